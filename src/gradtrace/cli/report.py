@@ -1,0 +1,35 @@
+"""`gradtrace report`: one self-contained HTML file (and optional PNGs) from a result on disk."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+
+@click.command()
+@click.argument("path", type=click.Path(path_type=Path))
+@click.option(
+    "--out",
+    "out",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="HTML file to write [default: report.html in a folder, PATH.html by a file].",
+)
+@click.option(
+    "--png",
+    "png_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Also write every figure as a PNG into this folder.",
+)
+def report(path: Path, out: Path | None, png_dir: Path | None) -> None:
+    """Write the report of PATH: a study or audit folder, a probe JSON or a monitor JSONL."""
+    from gradtrace.report.writer import write_report
+
+    written = write_report(path, out=out, png_dir=png_dir)
+    size = written.stat().st_size / 1e6
+    click.echo(f"report: {written} ({size:.1f} MB, opens offline)")
+    if png_dir is not None:
+        count = len(list(png_dir.glob("*.png")))
+        click.echo(f"figures: {count} PNG files in {png_dir}")

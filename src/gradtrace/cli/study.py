@@ -1,0 +1,158 @@
+"""`gradtrace study` (run a grid of training runs, resumable) and `gradtrace tables DIR`."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import click
+from rich.console import Console
+
+from gradtrace.errors import InvalidValue
+
+if TYPE_CHECKING:
+    from gradtrace.study.expand import RunConfig
+    from gradtrace.study.spec import StudySpec
+
+
+@click.command("study")
+@click.option("--preset", default=None, help="quick | standard | full  [quick]")
+@click.option("--config", "config_path", default=None, help="a study TOML file")
+@click.option("--out", default=None, help="output folder  [runs/<preset or file name>]")
+@click.option("--workers", type=int, default=None, help="parallel runs  [one per core]")
+@click.option("--executor", default="local", show_default=True, help="local | ray")
+@click.option("--address", default=None, help="Ray cluster address (with --executor ray)")
+@click.option("--retry-failed", is_flag=True, help="run failed runs again too")
+@click.option("--dry-run", is_flag=True, help="validate and show the plan; run nothing")
+@click.option("--show-config", is_flag=True, help="print the study as TOML and exit")
+def study(
+    preset: str | None,
+    config_path: str | None,
+    out: str | None,
+    workers: int | None,
+    executor: str,
+    address: str | None,
+    retry_failed: bool,
+    dry_run: bool,
+    show_config: bool,
+) -> None:
+    """Run a study: variants x tasks x lengths x seeds; rerun the same command to resume."""
+    from gradtrace.study.expand import expand
+    from gradtrace.study.loading import load_spec
+    from gradtrace.study.presets import preset as get_preset
+    from gradtrace.study.toml_out import dumps_toml
+
+    if preset is not None and config_path is not None:
+        raise InvalidValue("--config", config_path, "give either --preset or --config, not both")
+    if config_path is not None:
+        spec, default_out, source = load_spec(config_path), Path(config_path).stem, config_path
+    else:
+        name = preset or "quick"
+        spec, default_out, source = get_preset(name), name, f"preset {name}"
+    if show_config:
+        click.echo(dumps_toml(spec), nl=False)
+        return
+    out_dir = Path(out) if out else Path("runs") / default_out
+    runs = expand(spec)
+    if dry_run:
+        from gradtrace.study.runspec import validate_runs
+
+        validate_runs(runs, source=source)
+        _print_plan(spec, runs, out_dir, workers)
+        return
+    _run(spec, out_dir, workers, executor, address, retry_failed, source, len(runs))
+
+
+def _run(
+    spec: StudySpec,
+    out_dir: Path,
+    workers: int | None,
+    executor: str,
+    address: str | None,
+    retry_failed: bool,
+    source: str,
+    total: int,
+) -> None:
+    from gradtrace.study.progress import RichProgress
+    from gradtrace.study.runner import run_study
+
+    err = Console(stderr=True)
+    progress = RichProgress(console=err, title=spec.name)
+    try:
+        summary = run_study(
+            spec,
+            out_dir,
+            workers=workers,
+            executor=executor,
+            address=address,
+            retry_failed=retry_failed,
+            progress=progress,
+            source=source,
+        )
+    except KeyboardInterrupt:
+        done = sum(progress.counts.values())
+        err.print(
+            f"interrupted: {done} of {total} runs finished, kept in {out_dir}; "
+            "run the same command again to resume"
+        )
+        sys.exit(130)
+    err.print(
+        f"{spec.name}: {summary.ran} runs in {summary.wall_seconds:.0f} s "
+        f"({summary.skipped} already finished)"
+    )
+    _show_tables(out_dir)
+
+
+@click.command("tables")
+@click.argument("directory")
+def tables(directory: str) -> None:
+    """Print a study's tables from its results.sqlite and save them as CSV and JSON again."""
+    from gradtrace.study.store import STORE_NAME
+
+    if not (Path(directory) / STORE_NAME).is_file():
+        raise InvalidValue("DIRECTORY", directory, f"a study folder (with {STORE_NAME})")
+    _show_tables(Path(directory))
+
+
+def _show_tables(out_dir: Path) -> None:
+    from gradtrace.study.hooks import after_study
+    from gradtrace.study.store import STORE_NAME
+    from gradtrace.study.table_io import render_tables, write_tables
+    from gradtrace.study.tables import study_tables
+
+    built = study_tables(out_dir)
+    console = Console()
+    if not console.is_terminal:  # files and pipes: wide enough that rows stay on one line
+        console = Console(width=200)
+    render_tables(built, console)
+    written = write_tables(built, out_dir)
+    extra = after_study(out_dir)
+    console.print(f"results: {out_dir / STORE_NAME}")
+    console.print(f"tables:  {written[0].parent}/ ({', '.join(p.name for p in written)})")
+    for path in extra:
+        console.print(f"report:  {path}")
+
+
+def _print_plan(spec: StudySpec, runs: list[RunConfig], out_dir: Path, workers: int | None) -> None:
+    from gradtrace.study.environment import default_workers
+    from gradtrace.study.store import FINISHED, STORE_NAME, open_store
+
+    done = 0
+    if (out_dir / STORE_NAME).is_file():
+        with open_store(out_dir, readonly=True) as store:
+            counts = store.counts([r.key for r in runs])
+        done = sum(counts.get(s, 0) for s in FINISHED)
+    variants = list(dict.fromkeys(r.variant for r in runs))
+    tasks = {r.task: sorted({x.seq_len for x in runs if x.task == r.task}) for r in runs}
+    slots = workers or default_workers()
+    bound = sum(r.config["train"]["max_seconds"] for r in runs) / slots
+    click.echo(f"study {spec.name}: {len(runs)} runs ({done} already finished in {out_dir})")
+    click.echo(f"  variants ({len(variants)}): " + ", ".join(variants))
+    for task, lengths in tasks.items():
+        click.echo(f"  task {task}: T = " + ", ".join(map(str, lengths)))
+    click.echo(f"  seeds: {', '.join(map(str, spec.seeds))}")
+    click.echo(
+        f"  budget per run: {spec.budget.max_steps} steps or {spec.budget.max_seconds:g} s; "
+        f"at most {bound / 60:.0f} min on {slots} workers (solved runs stop early)"
+    )

@@ -1,0 +1,228 @@
+"""probe(): one spec -> model -> batch -> diagnosis, the unit the CLI and the web lab call.
+
+The batch is N(0, 1) noise of shape (B, T, input_size), or a batch of a named task (then the
+model takes the task's input and output sizes and, for per-step tasks, readout "all", and the
+loss is the task's). The curve reported is the first recurrent layer's (layer 0, forward): the
+one every input step has to reach through the whole recurrence.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import numpy as np
+import torch
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from gradtrace.bounds import LIBRARY, Bounds
+from gradtrace.diagnosis.advice import num
+from gradtrace.diagnosis.diagnosing import Diagnosis, diagnose, jsonable
+from gradtrace.diagnosis.dynamics import lag_grid
+from gradtrace.errors import InvalidValue, check, from_pydantic
+from gradtrace.flow import DEFAULT_EPS, remaining_after
+from gradtrace.models import ModelSpec, build_model
+
+DTYPES = {"float32": torch.float32, "float64": torch.float64}
+
+
+class ProbeSpec(BaseModel):
+    """What to probe: a model spec, the sequence length, batch, seed, dtype and optional task."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    model: ModelSpec = Field(default_factory=ModelSpec)
+    seq_len: int = Field(100, ge=2, le=LIBRARY.seq_len)
+    batch_size: int = Field(32, ge=1, le=LIBRARY.batch_size)
+    seed: int = Field(0, ge=0)
+    dtype: Literal["float32", "float64"] = "float64"
+    task: str | None = None
+    eps: float = Field(DEFAULT_EPS, gt=0.0, lt=1.0)
+    label: str | None = None
+
+    def __init__(self, **data: Any) -> None:
+        model = data.get("model")
+        if isinstance(model, dict):  # validate here so its errors name "model.<field>"
+            try:
+                data["model"] = ModelSpec(**model)
+            except InvalidValue as e:
+                raise InvalidValue(f"model.{e.name}", e.value, e.allowed) from None
+        try:
+            super().__init__(**data)
+        except ValidationError as error:
+            raise from_pydantic(error) from None
+
+    @property
+    def name(self) -> str:
+        """The label, or the model's description ("tanh RNN H=64 orthogonal")."""
+        return self.label or self.model.describe()
+
+    def check_bounds(self, bounds: Bounds) -> None:
+        """Raise InvalidValue when a size exceeds ``bounds`` (e.g. bounds.WEB)."""
+        for field, value, top in (
+            ("model.hidden_size", self.model.hidden_size, bounds.hidden_size),
+            ("model.num_layers", self.model.num_layers, bounds.num_layers),
+            ("model.input_size", self.model.input_size, bounds.input_size),
+            ("seq_len", self.seq_len, bounds.seq_len),
+            ("batch_size", self.batch_size, bounds.batch_size),
+        ):
+            check(value <= top, field, value, f"at most {top}")
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain JSON-able fields."""
+        return self.model_dump(mode="json")
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> ProbeSpec:
+        """Inverse of `to_dict` (unknown keys are errors)."""
+        return cls(**data)
+
+
+@dataclass
+class ProbeResult:
+    """A probe's numbers: the curve at a grid of lags, gamma_hat, horizon and the diagnosis."""
+
+    spec: ProbeSpec
+    diagnosis: Diagnosis
+    layer: str  # the layer the curve belongs to
+    lags: list[int]  # 1, 2, 5, 10, ..., T - 1
+    g: list[float]  # g_{T-k} at those lags
+    relative: list[float]  # r_k at those lags
+    gamma_hat: float
+    horizon: int | None  # None: beyond T
+    seconds: float
+
+    @property
+    def label(self) -> str:
+        """The spec's name, for tables and legends."""
+        return self.spec.name
+
+    @property
+    def verdict(self) -> str:
+        """The diagnosis verdict."""
+        return self.diagnosis.verdict
+
+    def curve(self) -> np.ndarray:
+        """r_k at every lag k = 0..T-1 of the reported layer."""
+        return np.asarray(self.diagnosis.profile.layer(self.layer).relative, dtype=np.float64)
+
+    def sentence(self, steps: int = 50) -> str:
+        """'keeps 0.93 of the signal per step; after 50 steps 0.026 remains'."""
+        return decay_sentence(self.gamma_hat, steps)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain JSON-able values (non-finite floats become None)."""
+        return jsonable(
+            {
+                "spec": self.spec.to_dict(),
+                "label": self.label,
+                "layer": self.layer,
+                "lags": self.lags,
+                "g": self.g,
+                "relative": self.relative,
+                "gamma_hat": self.gamma_hat,
+                "horizon": self.horizon,
+                "verdict": self.verdict,
+                "seconds": self.seconds,
+                "diagnosis": self.diagnosis.to_dict(),
+            }
+        )
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> ProbeResult:
+        """Inverse of `to_dict`."""
+        return cls(
+            spec=ProbeSpec.from_dict(data["spec"]),
+            diagnosis=Diagnosis.from_dict(data["diagnosis"]),
+            layer=data["layer"],
+            lags=[int(k) for k in data["lags"]],
+            g=[_nan(v) for v in data["g"]],
+            relative=[_nan(v) for v in data["relative"]],
+            gamma_hat=_nan(data["gamma_hat"]),
+            horizon=data["horizon"],
+            seconds=float(data["seconds"]),
+        )
+
+
+def decay_sentence(gamma: float, steps: int = 50) -> str:
+    """How much of the signal a decay factor keeps per step and after ``steps`` steps."""
+    if not math.isfinite(gamma):
+        return "no decay factor (too few finite gradient values)"
+    return (
+        f"keeps {num(gamma)} of the signal per step; "
+        f"after {steps} steps {num(remaining_after(gamma, steps))} remains"
+    )
+
+
+def _batch(spec: ProbeSpec, generator: torch.Generator):
+    """(model spec, x, loss_fn, targets) for a spec: noise, or a task's batch and loss."""
+    if spec.task is None:
+        shape = (spec.batch_size, spec.seq_len, spec.model.input_size)
+        return spec.model, torch.randn(shape, generator=generator), None, None
+    from gradtrace.tasks import TaskSpec, make_task
+
+    task = make_task(TaskSpec(name=spec.task, seq_len=spec.seq_len))
+    readout = "all" if task.readout == "all" else spec.model.readout
+    readout = "last" if readout == "all" and task.readout != "all" else readout
+    model_spec = ModelSpec(
+        **{
+            **spec.model.model_dump(),
+            "input_size": task.input_size,
+            "output_size": task.output_size,
+            "readout": readout,
+        }
+    )
+    x, y = task.sample(spec.batch_size, generator=generator)
+    return model_spec, x, task.loss, y
+
+
+def probe(spec: ProbeSpec | dict[str, Any]) -> ProbeResult:
+    """Build the spec's model from its seed, draw one batch, diagnose it (global RNG untouched)."""
+    if not isinstance(spec, ProbeSpec):
+        check(isinstance(spec, dict), "spec", type(spec).__name__, "a ProbeSpec or a dict")
+        spec = ProbeSpec.from_dict(spec)
+    started = time.perf_counter()
+    dtype = DTYPES[spec.dtype]
+    generator = torch.Generator().manual_seed(spec.seed)
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(spec.seed)
+        model_spec, x, loss_fn, targets = _batch(spec, generator)
+        model = build_model(model_spec).to(dtype)
+    diagnosis = diagnose(model, x.to(dtype), loss_fn=loss_fn, targets=targets, eps=spec.eps)
+    layer = _first_layer(diagnosis)
+    g_by_lag = np.asarray(layer.g, dtype=np.float64)[::-1]
+    r = np.asarray(layer.relative, dtype=np.float64)
+    lags = lag_grid(r.size)
+    horizon = layer.horizon(spec.eps)
+    return ProbeResult(
+        spec=spec,
+        diagnosis=diagnosis,
+        layer=layer.name,
+        lags=lags,
+        g=[float(g_by_lag[k]) for k in lags],
+        relative=[float(r[k]) for k in lags],
+        gamma_hat=float(layer.decay_factor),
+        horizon=None if horizon is None else int(horizon),
+        seconds=time.perf_counter() - started,
+    )
+
+
+def compare(specs: list[ProbeSpec | dict[str, Any]]) -> list[ProbeResult]:
+    """Probe several specs (validated all first, so a bad one costs no work)."""
+    check(len(specs) >= 1, "specs", len(specs), "at least one spec")
+    valid = [s if isinstance(s, ProbeSpec) else ProbeSpec.from_dict(s) for s in specs]
+    return [probe(s) for s in valid]
+
+
+def _first_layer(diagnosis: Diagnosis):
+    layers = diagnosis.profile.layers
+    if not layers:
+        raise InvalidValue("model", "no traced layer", "a model with a recurrent layer")
+    forward = [layer for layer in layers if getattr(layer, "direction", 0) in (0, "forward")]
+    return min(forward or layers, key=lambda layer: int(getattr(layer, "layer", 0)))
+
+
+def _nan(value: Any) -> float:
+    return math.nan if value is None else float(value)

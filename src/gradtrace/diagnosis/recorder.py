@@ -1,0 +1,104 @@
+"""Record what every recurrent module of a model receives during one forward pass.
+
+A packed batch is kept as its full-length examples (padded), so the replay follows real steps.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+import torch
+from torch import nn
+from torch.nn.utils.rnn import PackedSequence, pad_packed_sequence
+
+from gradtrace.models.introspect import RecurrentModule, recurrent_modules
+
+
+@dataclass
+class CellCall:
+    """One step of a cell: its input, the state it got, an optional input projection, its output."""
+
+    x: torch.Tensor | None  # (B, I)
+    state: Any  # None | h (B, H) | (h, c)
+    input_proj: torch.Tensor | None  # (B, G*H) precomputed W_ih x + b_ih
+    output: Any  # h (B, H) | (h, c)
+
+
+@dataclass
+class Recording:
+    """The inputs each recurrent module saw: fused modules once, cells at every step."""
+
+    fused: dict[str, tuple[torch.Tensor, Any]] = field(default_factory=dict)  # path -> (x, hx)
+    cells: dict[str, list[CellCall]] = field(default_factory=dict)  # path -> calls in order
+
+    def missing(self, entries: list[RecurrentModule]) -> list[str]:
+        """Paths of the modules that were never called."""
+        seen = set(self.fused) | set(self.cells)
+        return [e.path for e in entries if e.path not in seen]
+
+
+def _detach(value: Any) -> Any:
+    if isinstance(value, torch.Tensor):
+        return value.detach()
+    if isinstance(value, tuple | list):
+        return tuple(_detach(v) for v in value)
+    return value
+
+
+def _longest(module: nn.Module, packed: PackedSequence, hx: Any) -> tuple[torch.Tensor, Any]:
+    """The full-length examples of a packed batch, padded in the module's layout, and their hx."""
+    padded, lengths = pad_packed_sequence(packed, batch_first=module.batch_first)
+    keep = torch.nonzero(lengths == lengths.max()).flatten()
+    batch_dim = 0 if module.batch_first else 1
+    padded = padded.index_select(batch_dim, keep.to(padded.device))
+    if hx is not None:
+        pick = keep.to(packed.data.device)
+        hx = tuple(h.index_select(1, pick) for h in hx) if isinstance(hx, tuple) else hx[:, pick]
+    return padded, hx
+
+
+@contextmanager
+def record(model: nn.Module) -> Iterator[Recording]:
+    """Hook every recurrent module of ``model``; the hooks are removed when the block ends."""
+    recording = Recording()
+    handles = []
+
+    def fused_hook(path: str):
+        def hook(module: nn.Module, args: tuple, kwargs: dict) -> None:
+            if path in recording.fused:
+                return  # a module called twice per forward: the first call is diagnosed
+            x = args[0] if args else kwargs.get("input")
+            hx = args[1] if len(args) > 1 else kwargs.get("hx")
+            if isinstance(x, PackedSequence):
+                x, hx = _longest(module, x, hx)
+            recording.fused[path] = (_detach(x), _detach(hx))
+
+        return hook
+
+    def cell_hook(path: str):
+        def hook(module: nn.Module, args: tuple, kwargs: dict, output: Any) -> None:
+            x = args[0] if args else kwargs.get("input", kwargs.get("x_t"))
+            state = args[1] if len(args) > 1 else kwargs.get("state", kwargs.get("hx"))
+            call = CellCall(_detach(x), _detach(state), _detach(kwargs.get("input_proj")), None)
+            call.output = _detach(output)
+            recording.cells.setdefault(path, []).append(call)
+
+        return hook
+
+    try:
+        for entry in recurrent_modules(model):
+            if entry.is_cell:
+                handles.append(
+                    entry.module.register_forward_hook(cell_hook(entry.path), with_kwargs=True)
+                )
+            else:
+                handles.append(
+                    entry.module.register_forward_pre_hook(fused_hook(entry.path), with_kwargs=True)
+                )
+        yield recording
+    finally:
+        for handle in handles:
+            handle.remove()

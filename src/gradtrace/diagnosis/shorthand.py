@@ -1,0 +1,137 @@
+"""The compact model syntax of ``gradtrace probe``: "rnn:tanh:orthogonal", "lstm,forget_bias=1".
+
+A SPEC is a list of items separated by ':' or ','. An item is either ``key=value`` or a bare
+word: a cell (rnn, lstm, gru), an activation (tanh, sigmoid, relu, leaky_relu, prelu), an init
+name (default, orthogonal, identity, ...) or a switch (residual, layer_norm / ln, attention).
+Keys: cell, activation, init, scale (init_scale), forget_bias (fb), hidden (hidden_size),
+layers (num_layers), residual, layer_norm (ln), readout, leaky_slope, dropout, label.
+Items override a base ModelSpec; a gated cell named here drops the base's non-tanh activation,
+a plain rnn drops the base's forget bias; chrono without a scale takes t_max = T.
+Examples: "rnn:tanh:default", "rnn:relu:identity", "lstm", "lstm:fb=1", "lstm:chrono",
+"gru:orthogonal", "cell=rnn,init=spectral,scale=0.9,hidden=128".
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from gradtrace.errors import InvalidValue
+from gradtrace.init import INITIALIZERS
+from gradtrace.models import ModelSpec
+
+CELLS = ("rnn", "lstm", "gru")
+ACTIVATIONS = ("tanh", "sigmoid", "relu", "leaky_relu", "prelu")
+SWITCHES = {
+    "residual": ("residual", True),
+    "layer_norm": ("layer_norm", True),
+    "ln": ("layer_norm", True),
+    "attention": ("readout", "attention"),
+}
+KEYS = {
+    "cell": "cell",
+    "activation": "activation",
+    "init": "init",
+    "scale": "init_scale",
+    "init_scale": "init_scale",
+    "forget_bias": "forget_bias",
+    "fb": "forget_bias",
+    "hidden": "hidden_size",
+    "hidden_size": "hidden_size",
+    "layers": "num_layers",
+    "num_layers": "num_layers",
+    "residual": "residual",
+    "layer_norm": "layer_norm",
+    "ln": "layer_norm",
+    "readout": "readout",
+    "leaky_slope": "leaky_slope",
+    "dropout": "dropout",
+}
+_INTS = ("hidden_size", "num_layers")
+_FLOATS = ("init_scale", "forget_bias", "leaky_slope", "dropout")
+_BOOLS = ("residual", "layer_norm")
+
+
+def parse_spec(
+    text: str,
+    base: ModelSpec | None = None,
+    *,
+    name: str = "SPEC",
+    seq_len: int | None = None,
+    lstm_forget_bias: float | None = None,
+) -> tuple[ModelSpec, str]:
+    """(model spec, label) for a SPEC string over ``base``; InvalidValue names the bad item.
+
+    ``seq_len`` is the t_max of a chrono init given without a scale; ``lstm_forget_bias`` is
+    the forget bias an LSTM gets when neither the SPEC nor ``base`` sets one.
+    """
+    base = base or ModelSpec()
+    items = [item.strip() for item in text.replace(",", ":").split(":") if item.strip()]
+    if not items:
+        raise InvalidValue(name, text, "a SPEC like rnn:tanh:orthogonal or lstm,fb=1")
+    fields: dict[str, Any] = {}
+    label = None
+    for item in items:
+        if "=" in item:
+            key, _, raw = item.partition("=")
+            key = key.strip().lower()
+            if key == "label":
+                label = raw.strip()
+                continue
+            if key not in KEYS:
+                raise InvalidValue(
+                    f"{name} {text!r}", item, "keys are " + ", ".join(sorted(KEYS)) + ", label"
+                )
+            field = KEYS[key]
+            fields[field] = _value(field, raw.strip(), f"{name} {text!r}")
+        else:
+            fields.update(_word(item.lower(), f"{name} {text!r}"))
+    merged = {**base.model_dump(), **fields}
+    if "cell" in fields:
+        if fields["cell"] != "rnn" and "activation" not in fields:
+            merged["activation"] = "tanh"
+        if fields["cell"] == "rnn" and "forget_bias" not in fields:
+            merged["forget_bias"] = None
+    unset = "forget_bias" not in fields and merged.get("forget_bias") is None
+    if merged.get("cell") == "lstm" and unset and merged.get("init") not in ("chrono",):
+        merged["forget_bias"] = lstm_forget_bias
+    if merged.get("init") == "chrono" and merged.get("init_scale") is None and seq_len:
+        merged["init_scale"] = float(seq_len)
+    try:
+        spec = ModelSpec(**merged)
+    except InvalidValue as e:
+        raise InvalidValue(f"{name} {text!r}: {e.name}", e.value, e.allowed) from None
+    return spec, label or text
+
+
+def _word(word: str, where: str) -> dict[str, Any]:
+    if word in CELLS:
+        return {"cell": word}
+    if word in ACTIVATIONS:
+        return {"activation": word}
+    if word in INITIALIZERS:
+        return {"init": word}
+    if word in SWITCHES:
+        field, value = SWITCHES[word]
+        return {field: value}
+    allowed = [*CELLS, *ACTIVATIONS, *INITIALIZERS, *SWITCHES]
+    raise InvalidValue(where, word, "a word is one of " + ", ".join(allowed) + " or key=value")
+
+
+def _value(field: str, raw: str, where: str) -> Any:
+    if raw.lower() in ("none", "default") and field in ("init_scale", "forget_bias"):
+        return None
+    try:
+        if field in _INTS:
+            return int(raw)
+        if field in _FLOATS:
+            return float(raw)
+    except ValueError:
+        kind = "an integer" if field in _INTS else "a number"
+        raise InvalidValue(f"{where}: {field}", raw, kind) from None
+    if field in _BOOLS:
+        if raw.lower() in ("1", "true", "yes", "on"):
+            return True
+        if raw.lower() in ("0", "false", "no", "off"):
+            return False
+        raise InvalidValue(f"{where}: {field}", raw, "true or false")
+    return raw

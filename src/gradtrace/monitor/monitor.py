@@ -1,0 +1,330 @@
+"""``Monitor``: always-on gradient health for any PyTorch training loop, attached in three lines.
+
+Each step costs a handful of fused ops and no host synchronization: norms stay on the device
+and are copied to the host every ``flush_every`` steps, where alerts are judged and sinks written
+(alerts therefore name the step they concern and arrive up to ``flush_every`` steps late).
+``on_nonfinite="skip"`` and ``"raise"`` need a decision before the optimizer step, so they read one
+boolean per step (one sync on GPU).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import math
+import warnings
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+
+from gradtrace.errors import InvalidValue, check, check_choice
+from gradtrace.monitor.alerts import Alert, GradtraceWarning, NonFiniteGradient
+from gradtrace.monitor.history import History
+from gradtrace.monitor.norms import (
+    NormMeter,
+    Norms,
+    ParamIndex,
+    layer_kinds,
+    param_norms,
+    subnormal_count,
+)
+from gradtrace.monitor.profiling import ProfileScheduler
+from gradtrace.monitor.reporter import MeasuredStep, Reporter
+from gradtrace.monitor.rules import StepRules
+from gradtrace.monitor.sinks import JsonlSink, Sink
+from gradtrace.monitor.summary import print_summary
+from gradtrace.monitor.thresholds import Thresholds
+
+logger = logging.getLogger("gradtrace")
+
+
+class Monitor:
+    """Watches the gradients of ``model`` on every optimizer step and says what is wrong.
+
+    With an ``optimizer`` nothing else is needed: a step pre-hook measures the gradients right
+    before each ``optimizer.step()``. Without one, call ``monitor.step()`` after ``backward()``.
+    If you clip gradients yourself, call ``monitor.observe()`` between ``backward()`` and your
+    clipping, so the raw norm is measured before and the clipped one after.
+
+    Args:
+        model: the module whose trainable parameters are watched (DDP wrappers are looked through).
+        optimizer: a torch optimizer to hook, or None for explicit ``step()`` calls.
+        clip: None, "norm" or "value": let the monitor clip (exactly like
+            ``clip_grad_norm_`` / ``clip_grad_value_``) so both norms are exact.
+        clip_value: max norm (clip="norm") or max absolute value (clip="value").
+        profile_every: trace the gradient through time of every recurrent layer on steps
+            0, every, 2*every, ... (0 turns profiles off).
+        on_nonfinite: "warn" (alert), "skip" (alert and skip the optimizer step: every .grad is
+            set to None, and torch optimizers leave parameters without a gradient untouched,
+            state included) or "raise" (NonFiniteGradient naming the parameters).
+        sinks: Sink objects, or paths ending in ".jsonl"; written by the main process only.
+        thresholds: a Thresholds (or a dict of its fields) for the alerts.
+        flush_every: steps between copies of the norms to the host.
+        subnormal_every: count subnormal gradient entries on every n-th step (0: never); the
+            other steps record nan. A count costs about as much as the norms themselves.
+        subnormal_sample: entries sampled per gradient to count subnormals (None: all).
+        history_size: points kept per series in ``monitor.history`` before halving.
+        warn: also raise each alert as a GradtraceWarning (it always goes to logging).
+    """
+
+    def __init__(
+        self,
+        model: nn.Module,
+        optimizer: torch.optim.Optimizer | None = None,
+        *,
+        clip: str | None = None,
+        clip_value: float = 1.0,
+        profile_every: int = 100,
+        on_nonfinite: str = "warn",
+        sinks: list[Sink | str | Path] | tuple = (),
+        thresholds: Thresholds | dict | None = None,
+        flush_every: int = 25,
+        subnormal_every: int = 10,
+        subnormal_sample: int | None = 4096,
+        history_size: int = 10_000,
+        warn: bool = True,
+    ) -> None:
+        check(isinstance(model, nn.Module), "model", type(model).__name__, "a torch.nn.Module")
+        ok = optimizer is None or isinstance(optimizer, torch.optim.Optimizer)
+        check(ok, "optimizer", type(optimizer).__name__, "a torch.optim.Optimizer or None")
+        check_choice("clip", clip, [None, "norm", "value"])
+        ok = isinstance(clip_value, int | float) and math.isfinite(clip_value) and clip_value > 0
+        check(ok, "clip_value", clip_value, "a finite number > 0")
+        check_choice("on_nonfinite", on_nonfinite, ["warn", "skip", "raise"])
+        _check_int("profile_every", profile_every, least=0)
+        _check_int("flush_every", flush_every, least=1)
+        _check_int("history_size", history_size, least=2)
+        _check_int("subnormal_every", subnormal_every, least=0)
+        if subnormal_sample is not None:
+            _check_int("subnormal_sample", subnormal_sample, least=1)
+        self.thresholds = _thresholds(thresholds)
+        self.index = ParamIndex.of(model)
+        check(bool(self.index.params), "model", type(model).__name__, "a module with parameters")
+        self.model, self.optimizer = model, optimizer
+        self.clip, self.clip_value, self.on_nonfinite = clip, float(clip_value), on_nonfinite
+        self.flush_every, self.subnormal_sample = flush_every, subnormal_sample
+        self.subnormal_every = subnormal_every
+        self.history = History(max_points=history_size)
+        rules = StepRules(
+            self.index.layers,
+            self.thresholds,
+            clip=clip,
+            clip_value=self.clip_value,
+            on_nonfinite=on_nonfinite,
+            kinds=_layer_kinds(model, self.index),
+        )
+        self.reporter = Reporter(
+            self.index,
+            self.thresholds,
+            rules,
+            sinks=[_as_sink(sink) for sink in sinks],
+            history=self.history,
+            is_main=_is_main_process(),
+            warn=warn,
+        )
+        self.step_count = 0  # the index of the next step to be recorded
+        self.enabled = True
+        self._closed = False
+        self._meter = NormMeter(self.index)
+        self._open: MeasuredStep | None = None
+        self._manual = False  # step() ran since the last optimizer step
+        self._handles: list[Any] = []
+        self.profiler = ProfileScheduler(model, every=profile_every, is_due=self._profile_due)
+        self.profiler.install()
+        if optimizer is not None:
+            self._handles.append(optimizer.register_step_pre_hook(self._before_optimizer_step))
+
+    # -- the user-facing calls ---------------------------------------------------------------
+
+    def observe(self) -> None:
+        """Measure the gradients now as this step's raw gradients (before your own clipping)."""
+        self._safely(self._observe)
+
+    def step(self) -> None:
+        """Record a step: call after ``backward()`` (and your own clipping) without an optimizer."""
+        self._safely(self._step)
+        self._manual = self.optimizer is not None  # the optimizer's hook must not record it again
+
+    def flush(self) -> None:
+        """Copy pending norms to the host, judge alerts and write the sinks."""
+        self._safely(self.reporter.flush)
+
+    def summary(self, *, console: Any = None) -> Any:
+        """Print the Rich summary table (stderr by default) and return it."""
+        self.flush()
+        return print_summary(self.history, console=console)
+
+    @property
+    def alerts(self) -> list[Alert]:
+        """The alerts shown so far (after de-duplication)."""
+        return self.history.alerts
+
+    @property
+    def sinks(self) -> list[Sink]:
+        """The sinks records are written to."""
+        return self.reporter.sinks
+
+    def close(self) -> None:
+        """Remove every hook, write what is pending and close the sinks (safe to call twice)."""
+        self._detach()
+        self._safely(self.reporter.flush)
+        if not self._closed:  # sinks are closed even after a failure turned monitoring off
+            self.reporter.close_sinks()
+        self.enabled, self._closed = False, True
+
+    def __enter__(self) -> Monitor:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- one step ----------------------------------------------------------------------------
+
+    def _before_optimizer_step(self, optimizer: Any, args: Any, kwargs: Any) -> None:
+        if self._manual:
+            self._manual = False
+            return
+        self._safely(self._step)
+
+    def _profile_due(self) -> bool:
+        return self.profiler.every > 0 and self.step_count % self.profiler.every == 0
+
+    def _step(self) -> None:
+        if self._open is None:
+            self._observe()
+            self._finish(remeasure=False)
+        else:
+            self._finish(remeasure=True)
+
+    def _observe(self) -> None:
+        grads, present = self._meter.grads()
+        if not grads:
+            return
+        norms = self._meter.measure(grads, present)
+        measured = MeasuredStep(self.step_count, norms)
+        if self.on_nonfinite != "warn" and not bool(torch.isfinite(norms.total)):  # one sync
+            names = self._nonfinite_names(norms)
+            if self.on_nonfinite == "raise":
+                self.profiler.abort()
+                raise NonFiniteGradient(self.step_count, names)
+            self._drop_gradients()
+            measured.skipped = True
+        else:
+            every = self.subnormal_every
+            if every and self.step_count % every == 0:
+                measured.subnormal, measured.sample_size = subnormal_count(
+                    grads, sample=self.subnormal_sample
+                )
+            if self.clip is not None:
+                measured.post, measured.clipped = self._clip(grads, present, norms)
+        self._open = measured
+
+    def _clip(self, grads: list, present: tuple, norms: Norms) -> tuple[torch.Tensor, Any]:
+        params = [self.index.params[i] for i in present]
+        if self.clip == "norm":
+            torch.nn.utils.clip_grads_with_norm_(params, self.clip_value, norms.total)
+            coef = (self.clip_value / (norms.total + 1e-6)).clamp(max=1.0)  # as torch computes it
+            return norms.total * coef, coef < 1.0
+        largest = torch.stack(torch._foreach_norm(grads, math.inf)).max()
+        torch.nn.utils.clip_grad_value_(params, self.clip_value)
+        return torch.linalg.vector_norm(param_norms(grads)), largest > self.clip_value
+
+    def _finish(self, *, remeasure: bool) -> None:
+        measured, self._open = self._open, None
+        profile = self.profiler.collect()
+        if measured is None:
+            return
+        if remeasure and not measured.skipped:  # someone may have clipped since observe()
+            grads, _ = self._meter.grads()
+            post = torch.linalg.vector_norm(param_norms(grads))
+            measured.post, measured.clipped = post, post < measured.norms.total
+        self.reporter.add(measured, profile)
+        self.step_count += 1
+        if self.reporter.pending >= self.flush_every or profile is not None:
+            self.reporter.flush()
+
+    def _nonfinite_names(self, norms: Norms) -> list[str]:
+        bad = torch.nonzero(~torch.isfinite(norms.params)).flatten().tolist()
+        return [self.index.names[i] for i in bad]
+
+    def _drop_gradients(self) -> None:
+        params = list(self.index.params)
+        if self.optimizer is not None:
+            params += [p for group in self.optimizer.param_groups for p in group["params"]]
+        for p in params:
+            p.grad = None
+
+    # -- never break training ----------------------------------------------------------------
+
+    def _safely(self, fn: Any, *args: Any) -> Any:
+        if not self.enabled:
+            return None
+        try:
+            return fn(*args)
+        except (NonFiniteGradient, GradtraceWarning):
+            raise
+        except Exception as e:
+            self.enabled = False
+            self._detach()
+            _report_failure(e)
+            with contextlib.suppress(Exception):  # keep what was measured before the failure
+                self.reporter.flush()
+            return None
+
+    def _detach(self) -> None:
+        for handle in self._handles:
+            handle.remove()
+        self._handles.clear()
+        self.profiler.remove()
+        self._open = None
+
+
+def _report_failure(error: Exception) -> None:
+    """Say once, in the log and as a RuntimeWarning, that monitoring stopped; never raise."""
+    text = f"gradtrace monitor failed ({type(error).__name__}: {error}); monitoring is off, "
+    text += "training continues"
+    logger.error(text, exc_info=error)
+    with contextlib.suppress(Exception):  # warnings turned into errors must not stop training
+        warnings.warn(text, RuntimeWarning, stacklevel=4)
+
+
+def _layer_kinds(model: nn.Module, index: ParamIndex) -> dict[str, str]:
+    try:
+        return layer_kinds(model, index)
+    except Exception as e:  # advice gets less specific, nothing else changes
+        logger.debug("gradtrace monitor: recurrent layers not identified (%s)", e)
+        return {}
+
+
+def _check_int(name: str, value: Any, *, least: int) -> None:
+    ok = isinstance(value, int) and not isinstance(value, bool) and value >= least
+    check(ok, name, value, f"an integer >= {least}")
+
+
+def _thresholds(value: Thresholds | dict | None) -> Thresholds:
+    if value is None:
+        return Thresholds()
+    if isinstance(value, Thresholds):
+        return value
+    check(isinstance(value, dict), "thresholds", value, "a Thresholds or a dict of its fields")
+    known = Thresholds.__dataclass_fields__
+    for key in value:
+        check(
+            key in known, f"thresholds.{key}", value[key], "unknown key; known: " + ", ".join(known)
+        )
+    return Thresholds(**value)
+
+
+def _as_sink(sink: Any) -> Sink:
+    if isinstance(sink, Sink):
+        return sink
+    if isinstance(sink, str | Path) and str(sink).endswith(".jsonl"):
+        return JsonlSink(sink)
+    raise InvalidValue("sinks", sink, "a Sink or a path ending in .jsonl")
+
+
+def _is_main_process() -> bool:
+    dist = torch.distributed
+    return not (dist.is_available() and dist.is_initialized()) or dist.get_rank() == 0

@@ -1,0 +1,145 @@
+"""Find results on disk and turn each kind (study, audit, probe, run, monitor) into a Document."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from gradtrace.errors import InvalidValue
+from gradtrace.report.document import Document
+from gradtrace.report.sources.monitor import is_monitor_log, monitor_document
+from gradtrace.report.sources.probe import is_probe, probe_document
+from gradtrace.report.sources.study import STORE_NAME, study_document
+
+MAX_JSON_BYTES = 50_000_000
+KINDS = ("study", "audit", "probe", "run", "monitor")
+
+
+@dataclass(frozen=True)
+class Found:
+    """A result on disk: its path, its kind and a short title."""
+
+    path: Path
+    kind: str
+    title: str
+
+
+def is_run_record(data: Any) -> bool:
+    """True for a RunRecord dict (gradtrace train --json)."""
+    return isinstance(data, dict) and "loss_curve" in data and "status" in data
+
+
+def run_document(path: Path, record: dict[str, Any]) -> Document:
+    """The report of one training run's record, drawn with the study's sections."""
+    from gradtrace.report.sources.environment import environment_section
+    from gradtrace.report.sources.study import (
+        losses_section,
+        overview_section,
+        profiles_section,
+        timelines_section,
+    )
+
+    task = record.get("task_spec") or {}
+    row = {
+        "variant": path.stem,
+        "task": task.get("name", "task"),
+        "seq_len": task.get("seq_len"),
+        "seed": record.get("seed", 0),
+        "status": record.get("status"),
+        "steps_to_solve": record.get("steps_to_solve"),
+        "record": record,
+    }
+    doc = Document(title=path.name, source=str(path), kind="training run")
+    for section in (overview_section, profiles_section, timelines_section, losses_section):
+        doc.add(section([row]))
+    doc.add(environment_section(records=[record]))
+    return doc
+
+
+def _read_json(path: Path) -> Any:
+    if path.stat().st_size > MAX_JSON_BYTES:
+        raise InvalidValue("PATH", str(path), f"JSON files up to {MAX_JSON_BYTES // 10**6} MB")
+    return json.loads(path.read_text("utf-8"))
+
+
+def kind_of(path: Path) -> str | None:
+    """The kind of result at `path`, or None when it is none gradtrace reads."""
+    if path.is_dir():
+        return "study" if (path / STORE_NAME).is_file() else None
+    if path.name == STORE_NAME:
+        return "study"
+    if path.suffix == ".jsonl":
+        return "monitor" if is_monitor_log(path) else None
+    if path.suffix == ".json":
+        try:
+            data = _read_json(path)
+        except (OSError, ValueError):
+            return None
+        if is_run_record(data):
+            return "run"
+        return "probe" if is_probe(data) else None
+    return None
+
+
+def load_document(path: str | Path) -> Document:
+    """The Document of the result at `path` (study folder, probe JSON, run JSON, monitor JSONL)."""
+    path = Path(path)
+    if not path.exists():
+        raise InvalidValue("PATH", str(path), "no such file or folder")
+    kind = kind_of(path)
+    if kind == "study":
+        return study_document(path if path.is_dir() else path.parent)
+    if kind == "monitor":
+        return monitor_document(path)
+    if kind in ("probe", "run"):
+        data = _read_json(path)
+        return run_document(path, data) if kind == "run" else probe_document(path, data)
+    raise InvalidValue(
+        "PATH",
+        str(path),
+        "give a study or audit folder (with results.sqlite), a probe or run JSON, or a "
+        "monitor JSONL log",
+    )
+
+
+def discover(root: str | Path, *, max_depth: int = 3, limit: int = 500) -> list[Found]:
+    """Results under `root` (folders up to `max_depth` deep), never following links out of it."""
+    base = Path(root).resolve()
+    found: list[Found] = []
+
+    def walk(folder: Path, depth: int) -> None:
+        if len(found) >= limit:
+            return
+        try:
+            entries = sorted(folder.iterdir())
+        except OSError:
+            return
+        for entry in entries:
+            if entry.name.startswith(".") or entry.is_symlink():
+                continue
+            kind = kind_of(entry) if entry.suffix in (".json", ".jsonl") or entry.is_dir() else None
+            if kind is not None:
+                if kind == "study":
+                    kind = _study_kind(entry)
+                rel = entry.relative_to(base).as_posix()
+                found.append(Found(entry, kind, rel))
+            elif entry.is_dir() and depth < max_depth:
+                walk(entry, depth + 1)
+            if len(found) >= limit:
+                return
+
+    walk(base, 1)
+    return found
+
+
+def _study_kind(folder: Path) -> str:
+    """'audit' when a results.sqlite holds audit payloads and no runs, else 'study'."""
+    from gradtrace.report.sources.study import store_counts
+
+    try:
+        runs, audits = store_counts(folder / STORE_NAME)
+    except Exception:  # a store being written or broken still lists as a study
+        return "study"
+    return "audit" if audits and not runs else "study"

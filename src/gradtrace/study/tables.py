@@ -1,0 +1,297 @@
+"""The study's tables, derived from stored runs: techniques, RNN vs LSTM vs GRU, success matrix."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from gradtrace.study.describe import limitation, matrix_text, times
+from gradtrace.study.expand import variants_of
+from gradtrace.study.outcomes import Cell, group_cells, longest_solved, ratio
+from gradtrace.study.spec import StudySpec
+
+CELL_NAMES = {"rnn": "Standard RNN", "lstm": "LSTM", "gru": "GRU"}
+STRUCTURE = {
+    "rnn": ("hidden state", "none"),
+    "lstm": ("cell state + hidden state", "3 (input, forget, output)"),
+    "gru": ("hidden state (merged)", "2 (reset, update)"),
+}
+MATRIX_LEGEND = (
+    "✓ solved (median steps to solve) · unsolved (final metric) ✗ diverged ! failed "
+    "… not run yet; (k/n): seeds solved"
+)
+
+
+@dataclass
+class StudyTable:
+    """A table for people (columns, rows of text) with machine-readable records behind it."""
+
+    name: str
+    title: str
+    columns: list[str]
+    rows: list[list[str]]
+    notes: list[str] = field(default_factory=list)
+    records: list[dict[str, Any]] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain JSON-able form."""
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> StudyTable:
+        """Inverse of `to_dict`."""
+        return cls(**data)
+
+
+def build_tables(rows: list[dict[str, Any]], *, spec: StudySpec | None = None) -> list[StudyTable]:
+    """The technique table, the RNN/LSTM/GRU table and the success matrix of ``rows``."""
+    context = _Context(rows, spec)
+    return [technique_table(context), cell_table(context), success_matrix(context)]
+
+
+def study_tables(out_dir: str | Path) -> list[StudyTable]:
+    """Tables of the study stored in ``out_dir`` (only the runs of its latest spec)."""
+    from gradtrace.study.expand import expand
+    from gradtrace.study.store import open_store
+
+    with open_store(out_dir, readonly=True) as store:
+        data = store.get_meta("spec")
+        spec = StudySpec.model_validate(data) if data is not None else None
+        keys = [r.key for r in expand(spec)] if spec is not None else None
+        rows = store.rows(keys)
+    return build_tables(rows, spec=spec)
+
+
+class _Context:
+    """Rows grouped every way the tables need them."""
+
+    def __init__(self, rows: list[dict[str, Any]], spec: StudySpec | None) -> None:
+        self.rows = rows
+        self.cells = group_cells(rows)
+        self.tasks = _unique(r["task"] for r in rows)
+        order = [v.name for v in variants_of(spec)] if spec is not None else []
+        self.variants = _unique(
+            [
+                *(v for v in order if any(r["variant"] == v for r in rows)),
+                *(r["variant"] for r in rows),
+            ]
+        )
+        self.model = {r["variant"]: r["config"]["model"] for r in rows}
+        self.train = {r["variant"]: r["config"]["train"] for r in rows}
+        self.technique = {r["variant"]: r.get("technique") or "" for r in rows}
+        self.reference = self._reference(spec)
+
+    def runs(self, variant: str, task: str | None = None) -> list[dict[str, Any]]:
+        """Rows of ``variant`` (on ``task`` when given)."""
+        return [r for r in self.rows if r["variant"] == variant and task in (None, r["task"])]
+
+    def cells_of(self, variant: str, task: str) -> list[Cell]:
+        """Cells of ``variant`` on ``task`` by increasing T."""
+        found = [c for (t, v, _), c in self.cells.items() if t == task and v == variant]
+        return sorted(found, key=lambda c: c.seq_len)
+
+    def _reference(self, spec: StudySpec | None) -> str | None:
+        if spec is not None and spec.reference in self.variants:
+            return spec.reference
+        plain = [v for v in self.variants if _is_plain(self.model[v], self.train[v], "rnn")]
+        return (plain or self.variants or [None])[0]
+
+
+def technique_table(ctx: _Context) -> StudyTable:
+    """Each technique / variant: longest T solved, cost relative to the reference, limitation."""
+    ref = ctx.reference
+    columns = ["technique", "variant", *_per_task("longest T solved", ctx.tasks)]
+    columns += [f"time/step vs {ref}", f"memory vs {ref}", "limitation observed"]
+    rows, records = [], []
+    for variant in ctx.variants:
+        longest = {t: longest_solved(ctx.cells_of(variant, t)) for t in ctx.tasks}
+        time_x = ratio(ctx.runs(variant), ctx.runs(ref), "time_per_step_s") if ref else None
+        mem_x = ratio(ctx.runs(variant), ctx.runs(ref), "step_memory_mb") if ref else None
+        notes = [
+            limitation(ctx.cells_of(variant, t), task=t if len(ctx.tasks) > 1 else None)
+            for t in ctx.tasks
+        ]
+        costs = [
+            f"{x:.1f}x {what}"
+            for x, what in ((time_x, "time per step"), (mem_x, "memory"))
+            if x is not None and x >= 1.5
+        ]
+        text = "; ".join(n for n in [*notes, *costs] if n)
+        rows.append(
+            [
+                ctx.technique[variant],
+                variant,
+                *(_longest_text(longest[t], ctx.cells_of(variant, t)) for t in ctx.tasks),
+                times(time_x),
+                times(mem_x),
+                text,
+            ]
+        )
+        records.append(
+            {
+                "technique": ctx.technique[variant],
+                "variant": variant,
+                "longest_solved": longest,
+                "time_per_step_ratio": time_x,
+                "memory_ratio": mem_x,
+                "limitation": text,
+            }
+        )
+    notes = [
+        f"cost ratios: median over matching runs (task, T, seed) of the variant against {ref}",
+        "memory: tensors kept for backward plus parameters, gradients and Adam state",
+    ]
+    return StudyTable(
+        "technique",
+        "Techniques against vanishing and exploding gradients",
+        columns,
+        rows,
+        notes,
+        records,
+    )
+
+
+def cell_table(ctx: _Context) -> StudyTable:
+    """Standard RNN vs LSTM vs GRU, measured: parameters, time per step, longest T solved."""
+    chosen = {}
+    for kind in CELL_NAMES:
+        candidates = [v for v in ctx.variants if ctx.model[v]["cell"] == kind]
+        plain = [v for v in candidates if _is_plain(ctx.model[v], ctx.train[v], kind)]
+        default = [v for v in plain if ctx.model[v]["init"] == "default"]
+        if candidates:
+            chosen[kind] = (default or plain or candidates)[0]
+    kinds = list(chosen)
+    columns = ["", *(CELL_NAMES[k] for k in kinds)]
+    primary = ctx.tasks[0] if ctx.tasks else None
+    base = chosen.get("rnn")
+    shared_t = _largest_common_t(ctx, [chosen[k] for k in kinds], primary)
+    per_step = {k: _median_at(ctx, chosen[k], primary, shared_t, "time_per_step_s") for k in kinds}
+    records = {k: {"cell": k, "variant": chosen[k]} for k in kinds}
+    table: list[list[str]] = [["variant", *(chosen[k] for k in kinds)]]
+    table.append(["state", *(STRUCTURE[k][0] for k in kinds)])
+    table.append(["gates", *(STRUCTURE[k][1] for k in kinds)])
+    params = {k: _first(ctx.runs(chosen[k], primary), "n_params") for k in kinds}
+    table.append([f"parameters ({primary})", *(_int_text(params[k]) for k in kinds)])
+    table.append([f"time per step at T={shared_t} (ms)", *(_ms(per_step[k]) for k in kinds)])
+    for column, label in (("time_per_step_s", "time per step"), ("step_memory_mb", "memory")):
+        label = f"{label} vs {CELL_NAMES['rnn']}"
+        values = {
+            k: ratio(ctx.runs(chosen[k]), ctx.runs(base), column) if base else None for k in kinds
+        }
+        table.append([label, *(times(values[k]) for k in kinds)])
+        for k in kinds:
+            records[k][column.removesuffix("_s").removesuffix("_mb") + "_ratio"] = values[k]
+    for task in ctx.tasks:
+        longest = {k: longest_solved(ctx.cells_of(chosen[k], task)) for k in kinds}
+        table.append(
+            [
+                f"longest T solved ({task})",
+                *(_longest_text(longest[k], ctx.cells_of(chosen[k], task)) for k in kinds),
+            ]
+        )
+        for k in kinds:
+            records[k].setdefault("longest_solved", {})[task] = longest[k]
+    for k in kinds:
+        records[k].update(n_params=params[k], time_per_step_s=per_step[k], at_seq_len=shared_t)
+    notes = [
+        "parameters counted; times measured on this study's runs; ratios as in the technique table"
+    ]
+    return StudyTable(
+        "rnn_lstm_gru",
+        "Standard RNN vs LSTM vs GRU (measured)",
+        columns,
+        table,
+        notes,
+        [records[k] for k in kinds],
+    )
+
+
+def success_matrix(ctx: _Context) -> StudyTable:
+    """Variant x T per task: steps to solve, or a mark for unsolved / diverged / failed."""
+    lengths = sorted({c.seq_len for c in ctx.cells.values()})
+    columns = ["task", "variant", *(f"T={t}" for t in lengths)]
+    rows, records = [], []
+    for task in ctx.tasks:
+        for variant in ctx.variants:
+            cells = {c.seq_len: c for c in ctx.cells_of(variant, task)}
+            if not cells:
+                continue
+            rows.append(
+                [task, variant, *(matrix_text(cells[t]) if t in cells else "" for t in lengths)]
+            )
+            records += [_cell_record(c) for c in cells.values()]
+    return StudyTable(
+        "success_matrix",
+        "Success matrix: architecture x sequence length",
+        columns,
+        rows,
+        [MATRIX_LEGEND],
+        records,
+    )
+
+
+def _cell_record(cell: Cell) -> dict[str, Any]:
+    return {
+        "task": cell.task,
+        "variant": cell.variant,
+        "seq_len": cell.seq_len,
+        "outcome": cell.outcome,
+        "runs": len(cell.statuses),
+        **{s: cell.count(s) for s in ("solved", "unsolved", "diverged", "failed", "pending")},
+        "median_steps_to_solve": cell.median("steps_to_solve", status="solved"),
+        "median_metric": cell.median("metric"),
+        "median_time_per_step_s": cell.median("time_per_step_s"),
+        "median_step_memory_mb": cell.median("step_memory_mb"),
+    }
+
+
+def _per_task(label: str, tasks: list[str]) -> list[str]:
+    return [label] if len(tasks) == 1 else [f"{label} ({t})" for t in tasks]
+
+
+def _is_plain(model: dict[str, Any], train: dict[str, Any], cell: str) -> bool:
+    return (
+        model["cell"] == cell
+        and model["activation"] == "tanh"
+        and not model["residual"]
+        and not model["layer_norm"]
+        and model["readout"] == "last"
+        and train.get("tbptt") is None
+    )
+
+
+def _largest_common_t(ctx: _Context, variants: list[str], task: str | None) -> int | None:
+    sets = [{r["seq_len"] for r in ctx.runs(v, task) if r.get("time_per_step_s")} for v in variants]
+    common = set.intersection(*sets) if sets else set()
+    return max(common) if common else None
+
+
+def _median_at(ctx: _Context, variant: str, task: str | None, t: int | None, column: str) -> Any:
+    cell = ctx.cells.get((task, variant, t)) if task is not None and t is not None else None
+    return cell.median(column) if cell else None
+
+
+def _first(rows: list[dict[str, Any]], column: str) -> Any:
+    return next((r[column] for r in rows if r.get(column) is not None), None)
+
+
+def _longest_text(longest: int | None, cells: list[Cell]) -> str:
+    finished = [c for c in cells if c.finished]
+    if not finished:
+        return "…"
+    if longest is None:
+        return "none"
+    return f"{longest} (all)" if all(c.solved for c in finished) else str(longest)
+
+
+def _int_text(value: Any) -> str:
+    return "n/a" if value is None else f"{int(value):,}"
+
+
+def _ms(seconds: float | None) -> str:
+    return "n/a" if seconds is None else f"{1000 * seconds:.1f}"
+
+
+def _unique(values: Any) -> list[Any]:
+    return list(dict.fromkeys(values))

@@ -1,0 +1,63 @@
+"""TrainSpec: the validated, frozen description of how to train one model on one task."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from gradtrace.bounds import LIBRARY
+from gradtrace.errors import from_pydantic
+
+Optimizer = Literal["adam", "rmsprop", "sgd"]
+Clip = Literal["none", "norm", "value"]
+Device = Literal["auto", "cpu", "cuda"]
+
+
+class TrainSpec(BaseModel):
+    """Optimizer, clipping, truncated BPTT, budgets, evaluation and reproducibility settings.
+
+    - clip "norm" rescales the whole gradient to global L2 norm <= clip_value
+      (torch.nn.utils.clip_grad_norm_); "value" clamps every entry to [-clip_value, clip_value]
+      (clip_grad_value_).
+    - tbptt=k: gradients flow back at most k steps (chunks of k steps, hidden state carried
+      detached between chunks); None is full backpropagation through time.
+    - a run stops at max_steps, after max_seconds of training, or when the held-out metric
+      (evaluated every eval_every steps on eval_batch_size examples) meets the task's criterion.
+    - profiles: trace one training step at the start, middle and end of the run.
+    - threads: torch intra-op threads during the run (None leaves the caller's setting); small
+      recurrent models run fastest on one thread per process.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    optimizer: Optimizer = "adam"
+    lr: float = Field(default=1e-3, gt=0, allow_inf_nan=False)
+    momentum: float = Field(default=0.0, ge=0, lt=1, allow_inf_nan=False)
+    batch_size: int = Field(default=64, ge=1, le=LIBRARY.batch_size)
+    clip: Clip = "none"
+    clip_value: float = Field(default=1.0, gt=0, allow_inf_nan=False)
+    tbptt: int | None = Field(default=None, ge=1, le=LIBRARY.seq_len)
+    max_steps: int = Field(default=1000, ge=1, le=LIBRARY.steps)
+    max_seconds: float | None = Field(default=None, gt=0, allow_inf_nan=False)
+    eval_every: int = Field(default=50, ge=1, le=LIBRARY.steps)
+    eval_batch_size: int = Field(default=512, ge=1, le=LIBRARY.batch_size)
+    seed: int = Field(default=0, ge=0, lt=2**63)
+    profiles: bool = True
+    threads: int | None = Field(default=None, ge=1, le=1024)
+    device: Device = "auto"
+
+    def __init__(self, **data: Any) -> None:
+        try:
+            super().__init__(**data)
+        except ValidationError as e:
+            raise from_pydantic(e) from None
+
+    def to_dict(self) -> dict[str, Any]:
+        """All fields as plain JSON-able values."""
+        return self.model_dump()
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> TrainSpec:
+        """Inverse of `to_dict` (unknown keys are errors)."""
+        return cls(**data)

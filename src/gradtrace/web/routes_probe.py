@@ -1,0 +1,141 @@
+"""/api/options and /api/probe: run a real model through gradtrace's probe, one at a time."""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+from fastapi import APIRouter, HTTPException
+
+from gradtrace.bounds import WEB
+from gradtrace.errors import GradtraceError
+from gradtrace.flow import decay_factor, horizon, relative_profile, verdict
+from gradtrace.report.records import Curve
+from gradtrace.report.sources.probe import probe_parts, spectrum_name
+from gradtrace.report.spec import clean
+from gradtrace.web.schemas import MAX_PROBE_WORK, ProbeRequest
+
+
+def probe_spec(req: ProbeRequest) -> Any:
+    """The library's ProbeSpec for a request (validated again there, bounded by WEB)."""
+    from gradtrace.diagnosis import ProbeSpec
+    from gradtrace.models import ModelSpec
+
+    model = ModelSpec(
+        cell=req.cell,
+        activation=req.activation,
+        init=req.init,
+        init_scale=req.init_scale,
+        forget_bias=req.forget_bias,
+        hidden_size=req.hidden_size,
+        num_layers=req.num_layers,
+        input_size=req.input_size,
+        layer_norm=req.layer_norm,
+        residual=req.residual,
+    )
+    spec = ProbeSpec(
+        model=model,
+        seq_len=req.seq_len,
+        batch_size=req.batch_size,
+        seed=req.seed,
+        eps=req.eps,
+        dtype=req.dtype,
+        task=req.task,
+    )
+    spec.check_bounds(WEB)
+    return spec
+
+
+def _layer_view(curve: Curve, eps: float, lyapunov: float | None) -> dict[str, Any]:
+    r = relative_profile(curve.g)
+    lagged = curve.g[::-1]
+    return {
+        "name": curve.name,
+        "g": clean(lagged),
+        "relative": clean(r),
+        "g_cell": None if curve.g_cell is None else clean(curve.g_cell[::-1]),
+        "decay_factor": clean([decay_factor(r)])[0],
+        "horizon": horizon(r, eps),
+        "verdict": verdict(r, eps),
+        "lyapunov": lyapunov,
+    }
+
+
+def probe_view(result: Any) -> dict[str, Any]:
+    """What the probe page draws: per-layer curves by lag, spectra, health, verdict, advice."""
+    data = result.to_dict() if hasattr(result, "to_dict") else result
+    parts = probe_parts(data)
+    layers = [_layer_view(c, parts.eps, parts.lyapunov.get(c.name)) for c in parts.curves]
+    first = layers[0] if layers else {"decay_factor": None, "horizon": None}
+    health = parts.health
+    return {
+        "label": data.get("label") or parts.label,
+        "verdict": parts.verdict,
+        "decay_factor": data.get("gamma_hat", first["decay_factor"]),
+        "horizon": data.get("horizon", first["horizon"]),
+        "seq_len": max((len(layer["g"]) for layer in layers), default=0),
+        "eps": parts.eps,
+        "seconds": parts.seconds or 0.0,
+        "layers": layers,
+        "spectra": [
+            {
+                "name": spectrum_name(s),
+                "spectral_radius": s.get("spectral_radius"),
+                "max_singular": s.get("max_singular"),
+                "eigenvalues": s.get("eigenvalues") or [],
+            }
+            for s in parts.spectra
+        ],
+        "health": health.to_dict()
+        if health is not None
+        else {"title": "", "columns": [], "rows": []},
+        "recommendations": parts.recommendations,
+    }
+
+
+def _options() -> dict[str, Any]:
+    from gradtrace.init import INITIALIZERS
+    from gradtrace.tasks import TASKS
+
+    return {
+        "cells": ["rnn", "lstm", "gru"],
+        "activations": ["tanh", "sigmoid", "relu", "leaky_relu", "prelu"],
+        "inits": list(INITIALIZERS),
+        "tasks": list(TASKS),
+        "bounds": {
+            "hidden_size": WEB.hidden_size,
+            "num_layers": WEB.num_layers,
+            "seq_len": WEB.seq_len,
+            "batch_size": WEB.batch_size,
+            "input_size": WEB.input_size,
+            "work": MAX_PROBE_WORK,
+        },
+    }
+
+
+def probe_router(*, lock: threading.Lock, probe_wait_s: float) -> APIRouter:
+    """Routes of the probe lab; `lock` lets one probe run at a time (others wait, then 429)."""
+    router = APIRouter()
+
+    @router.get("/options", summary="Choices and size limits of the probe lab")
+    def options() -> dict[str, Any]:
+        return _options()
+
+    @router.post("/probe", summary="Probe one model: gradient against lag, spectra, health, advice")
+    def run_probe(req: ProbeRequest) -> dict[str, Any]:
+        from gradtrace.diagnosis import probe
+
+        spec = probe_spec(req)  # validate fully before waiting for the lock
+        if not lock.acquire(timeout=probe_wait_s):
+            raise HTTPException(429, "another probe is running; try again in a few seconds")
+        try:
+            result = probe(spec)
+        except GradtraceError:
+            raise
+        except ValueError as e:
+            raise HTTPException(422, " ".join(str(e).split())) from e
+        finally:
+            lock.release()
+        return probe_view(result)
+
+    return router

@@ -1,0 +1,213 @@
+// Probe lab: run real models on the server, overlay their gradient profiles, inspect one.
+"use strict";
+
+(function () {
+  var form = document.getElementById("probe-form");
+  var runs = [];  // {id, color, label, result}
+  var selected = null;
+  var nextId = 0;
+  var $ = function (id) { return document.getElementById(id); };
+
+  function fillSelect(select, values, chosen) {
+    select.innerHTML = "";
+    values.forEach(function (v) {
+      var o = GT.el("option", {value: v, text: v});
+      if (v === chosen) o.selected = true;
+      select.appendChild(o);
+    });
+  }
+
+  function setCell(cell) {
+    $("cell").value = cell;
+    document.querySelectorAll("#cell-seg button").forEach(function (b) {
+      b.classList.toggle("on", b.dataset.value === cell);
+    });
+    var isRnn = cell === "rnn";
+    $("activation").disabled = !isRnn;
+    if (!isRnn) $("activation").value = "tanh";
+    $("forget_bias").disabled = isRnn;
+  }
+
+  async function loadOptions() {
+    var opts = await GT.api("/api/options");
+    fillSelect($("activation"), opts.activations, "tanh");
+    fillSelect($("init"), opts.inits, "default");
+    opts.tasks.forEach(function (t) { $("task").appendChild(GT.el("option", {value: t, text: "task: " + t})); });
+    ["hidden_size", "num_layers", "seq_len", "batch_size"].forEach(function (k) {
+      $(k).max = opts.bounds[k];
+      $(k).title = "at most " + opts.bounds[k];
+    });
+    setCell("rnn");
+  }
+
+  function request() {
+    var num = function (id) { var v = $(id).value; return v === "" ? null : Number(v); };
+    return {
+      cell: $("cell").value,
+      activation: $("activation").value,
+      init: $("init").value,
+      init_scale: num("init_scale"),
+      forget_bias: $("cell").value === "rnn" ? null : num("forget_bias"),
+      hidden_size: num("hidden_size"),
+      num_layers: num("num_layers"),
+      seq_len: num("seq_len"),
+      batch_size: num("batch_size"),
+      seed: num("seed"),
+      layer_norm: $("layer_norm").checked,
+      residual: $("residual").checked,
+      task: $("task").value || null,
+    };
+  }
+
+  function drawProfiles() {
+    var relative = $("relative").checked;
+    var traces = [];
+    runs.forEach(function (run) {
+      run.result.layers.forEach(function (layer, j) {
+        var y = relative ? layer.relative : layer.g;
+        var many = run.result.layers.length > 1;
+        traces.push({
+          x: y.map(function (_, k) { return k; }), y: y, mode: "lines",
+          name: "#" + run.id + " " + run.label + (many ? " · " + layer.name : ""),
+          legendgroup: "run" + run.id,
+          line: {color: run.color, width: run.id === selected ? 3 : 2, dash: ["solid", "dot", "dash", "dashdot"][j % 4]},
+        });
+      });
+    });
+    var layout = GT.layout({
+      title: relative ? "Relative gradient r_k against lag" : "Gradient norm g against lag",
+      x: "lag k = T - t", y: relative ? "r_k = g_{T-k} / g_T" : "g_{T-k}", ylog: true,
+    });
+    Object.assign(layout.yaxis, GT.decadeTicks([].concat.apply([], traces.map(function (t) { return t.y; }))));
+    if (!traces.length) {
+      layout.xaxis.visible = false;
+      layout.yaxis.visible = false;
+      layout.annotations = [{text: "Run a probe to see its profile", showarrow: false,
+        xref: "paper", yref: "paper", x: 0.5, y: 0.5, font: {color: "#6b7280", size: 14}}];
+    }
+    Plotly.react("profile-plot", traces, layout, GT.CONFIG);
+  }
+
+  function drawRuns() {
+    var ul = $("runs");
+    ul.innerHTML = "";
+    if (!runs.length) { ul.appendChild(GT.el("li", {class: "note", text: "No probe yet."})); return; }
+    runs.forEach(function (run) {
+      var remove = GT.el("button", {type: "button", class: "small", title: "remove", text: "×"});
+      remove.addEventListener("click", function (ev) {
+        ev.stopPropagation();
+        runs = runs.filter(function (r) { return r.id !== run.id; });
+        if (selected === run.id) selected = runs.length ? runs[runs.length - 1].id : null;
+        refresh();
+      });
+      var li = GT.el("li", {"data-run": String(run.id)}, [
+        GT.el("span", {class: "swatch", style: "background:" + run.color}),
+        GT.el("span", {class: "label", text: "#" + run.id + " " + run.label}),
+        GT.badge(run.result.verdict), remove,
+      ]);
+      li.style.cursor = "pointer";
+      if (run.id === selected) li.style.fontWeight = "600";
+      li.addEventListener("click", function () { selected = run.id; refresh(); });
+      ul.appendChild(li);
+    });
+  }
+
+  function fmt(v, digits) {
+    if (v === null || v === undefined) return "beyond T";
+    return Number(v).toPrecision(digits || 4);
+  }
+
+  function drawDetail() {
+    var run = runs.find(function (r) { return r.id === selected; });
+    $("detail").hidden = !run;
+    if (!run) return;
+    var res = run.result;
+    $("detail-title").textContent = "#" + run.id + " " + run.label;
+    var facts = $("facts");
+    facts.innerHTML = "";
+    facts.appendChild(GT.fact("verdict", res.verdict, GT.tone(res.verdict)));
+    facts.appendChild(GT.fact("decay factor γ̂", res.decay_factor === null ? "n/a" : fmt(res.decay_factor)));
+    facts.appendChild(GT.fact("horizon (r_k < " + res.eps + ")", res.horizon === null ? "beyond T=" + res.seq_len : res.horizon));
+    facts.appendChild(GT.fact("time", res.seconds.toFixed(2) + " s"));
+    var traces = [{
+      x: Array.from({length: 181}, function (_, i) { return Math.cos(2 * Math.PI * i / 180); }),
+      y: Array.from({length: 181}, function (_, i) { return Math.sin(2 * Math.PI * i / 180); }),
+      mode: "lines", name: "unit circle", line: {color: "#9ca3af", dash: "dash", width: 1.5}, hoverinfo: "skip",
+    }];
+    res.spectra.forEach(function (s, i) {
+      traces.push({
+        x: s.eigenvalues.map(function (e) { return e[0]; }), y: s.eigenvalues.map(function (e) { return e[1]; }),
+        mode: "markers", name: s.name + " ρ=" + fmt(s.spectral_radius, 3),
+        marker: {color: GT.color(i), size: 6, opacity: 0.8},
+      });
+    });
+    var layout = GT.layout({title: "Eigenvalues of the recurrent matrices", x: "Re λ", y: "Im λ"});
+    layout.yaxis.scaleanchor = "x";
+    Plotly.react("eigen-plot", traces, layout, GT.CONFIG);
+    var layers = $("layers-table");
+    layers.innerHTML = "";
+    layers.appendChild(GT.table({title: "", columns: ["layer", "verdict", "γ̂", "horizon", "λ₁ per step"],
+      rows: res.layers.map(function (l) {
+        return [l.name, l.verdict, l.decay_factor, l.horizon === null ? "beyond T" : l.horizon, l.lyapunov];
+      }),
+      note: "λ₁: largest Lyapunov exponent of the hidden-state dynamics; below 0 they contract."}));
+    var health = $("health-table");
+    health.innerHTML = "";
+    if (res.health.rows.length) health.appendChild(GT.table(res.health));
+    else health.appendChild(GT.el("p", {class: "note", text: "No unit-health measurements."}));
+    var recs = $("recs");
+    recs.innerHTML = "";
+    if (!res.recommendations.length) recs.appendChild(GT.el("li", {text: "Nothing to change: the gradient reaches every step."}));
+    res.recommendations.forEach(function (r) {
+      recs.appendChild(GT.el("li", {}, [GT.el("strong", {text: r.finding + ":"}), " " + r.advice]));
+    });
+  }
+
+  function refresh() {
+    drawRuns(); drawProfiles(); drawDetail();
+    document.body.dataset.probes = String(runs.length);  // lets tests wait for a finished probe
+  }
+
+  function labelOf(req) {
+    var parts = [req.cell + (req.cell === "rnn" ? "/" + req.activation : ""), req.init];
+    if (req.init_scale !== null) parts.push("×" + req.init_scale);
+    parts.push("H" + req.hidden_size, "T" + req.seq_len);
+    if (req.num_layers > 1) parts.push("L" + req.num_layers);
+    if (req.layer_norm) parts.push("LN");
+    if (req.residual) parts.push("res");
+    if (req.task) parts.push(req.task);
+    return parts.join(" ");
+  }
+
+  form.addEventListener("submit", async function (ev) {
+    ev.preventDefault();
+    var button = $("run-probe");
+    var err = $("probe-error");
+    err.innerHTML = "";
+    button.disabled = true;
+    button.textContent = "Running...";
+    var req = request();
+    try {
+      var result = await GT.api("/api/probe", req);
+      var id = ++nextId;
+      runs.push({id: id, color: GT.color(id - 1), label: labelOf(req), result: result});
+      selected = id;
+      refresh();
+    } catch (e) {
+      err.appendChild(GT.el("div", {class: "error", text: e.message}));
+    } finally {
+      button.disabled = false;
+      button.textContent = "Run probe";
+    }
+  });
+
+  document.querySelectorAll("#cell-seg button").forEach(function (b) {
+    b.addEventListener("click", function () { setCell(b.dataset.value); });
+  });
+  $("relative").addEventListener("change", drawProfiles);
+  $("clear-runs").addEventListener("click", function () { runs = []; selected = null; refresh(); });
+
+  loadOptions().then(refresh).catch(function (e) {
+    $("probe-error").appendChild(GT.el("div", {class: "error", text: e.message}));
+  });
+})();

@@ -1,0 +1,114 @@
+"""Every kind of result on disk becomes a report Document with the sections its records allow."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from gradtrace.errors import InvalidValue
+from gradtrace.report.sources import discover, kind_of, load_document
+from gradtrace.report.sources.monitor import read_jsonl
+from gradtrace.report.sources.tables import table_from_json
+
+
+def keys(doc):
+    return [s.key for s in doc.sections]
+
+
+def test_a_study_folder_reports_audit_overview_tables_profiles_timelines_losses_environment(
+    samples,
+):
+    doc = load_document(samples / "study")
+    assert doc.kind == "study"
+    assert keys(doc) == [
+        "audit",
+        "overview",
+        "tables",
+        "profiles",
+        "timelines",
+        "losses",
+        "environment",
+    ]
+    overview = doc.sections[1]
+    facts = {f.label: f.value for f in overview.facts}
+    assert facts["runs"] == "16" and facts["solved"] == "8" and facts["unsolved"] == "8"
+    tables = {t.title for t in doc.sections[2].tables}
+    assert tables == {"Success matrix", "Technique"}
+
+
+def test_study_loss_charts_carry_the_recorded_chance_baseline(samples):
+    doc = load_document(samples / "study")
+    losses = next(s for s in doc.sections if s.key == "losses")
+    assert all(f.hlines and abs(f.hlines[0].y - 1 / 6) < 1e-12 for f in losses.figures)
+
+
+def test_a_probe_json_reports_flow_spectra_health_advice_and_horizon(samples):
+    doc = load_document(samples / "probe.json")
+    assert keys(doc) == [
+        "probe0-flow",
+        "probe0-spectra",
+        "probe0-health",
+        "probe0-advice",
+        "environment",
+    ]
+    facts = {f.label: f.value for f in doc.sections[0].facts}
+    # 0.9**66 < 1e-3 <= 0.9**65: the horizon is lag 66
+    assert facts["horizon (r_k < 0.001)"] == "66"
+    assert facts["verdict"] == "vanishing"
+
+
+def test_a_monitor_log_reports_norms_profiles_and_alerts(samples):
+    doc = load_document(samples / "monitor.jsonl")
+    assert keys(doc) == ["norms", "profiles", "alerts"]
+    timeline = [f for f in doc.sections[1].figures if f.heatmap is not None]
+    assert len(timeline) == 1 and timeline[0].heatmap.y == [1, 50, 100, 150, 200]
+    (alerts,) = doc.sections[2].tables
+    assert alerts.columns[:3] == ["step", "where", "finding"] and alerts.rows[0][0] == 200
+
+
+def test_missing_kinds_of_records_simply_leave_their_sections_out(tmp_path):
+    log = tmp_path / "steps.jsonl"
+    log.write_text(json.dumps({"kind": "step", "step": 1, "global_norm": 0.5}) + "\n")
+    assert keys(load_document(log)) == ["norms"]
+
+
+def test_a_monitor_log_cut_mid_line_still_reads(tmp_path):
+    log = tmp_path / "cut.jsonl"
+    log.write_text('{"kind": "step", "step": 1, "global_norm": 1.0}\n{"kind": "st')
+    assert len(read_jsonl(log)) == 1
+
+
+def test_discover_finds_each_result_once_with_its_kind(samples):
+    found = {f.title: f.kind for f in discover(samples)}
+    assert found == {"monitor.jsonl": "monitor", "probe.json": "probe", "study": "study"}
+
+
+def test_discover_does_not_follow_links_out_of_the_folder(samples, tmp_path):
+    (tmp_path / "outside").symlink_to(samples, target_is_directory=True)
+    assert discover(tmp_path) == []
+
+
+@pytest.mark.parametrize("name", ["nothing.txt", "missing"])
+def test_a_path_that_is_no_result_is_refused_in_one_line(tmp_path, name):
+    path = tmp_path / name
+    if name.endswith(".txt"):
+        path.write_text("hello")
+    with pytest.raises(InvalidValue, match=r"^PATH: .* is not allowed; ") as e:
+        load_document(path)
+    assert "\n" not in str(e.value)
+    assert kind_of(path) is None
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        {"title": "T", "columns": ["a", "b"], "rows": [[1, 2]]},
+        {"title": "T", "rows": [{"a": 1, "b": 2}]},
+        [{"a": 1, "b": 2}],
+    ],
+    ids=["columns+rows", "dict rows", "list of dicts"],
+)
+def test_table_files_of_several_shapes_read_as_the_same_table(data):
+    table = table_from_json(data, title="T")
+    assert table.columns == ["a", "b"] and table.rows == [[1, 2]] and table.title == "T"

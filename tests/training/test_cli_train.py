@@ -1,0 +1,56 @@
+"""`gradtrace train`: a real run, --json and --out records, one-line errors with exit code 2."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from gradtrace.cli.main import main
+
+_QUICK = [
+    *("--cell", "lstm", "--hidden", "8", "--task", "adding", "--seq-len", "10"),
+    *("--max-steps", "20", "--eval-every", "10", "--eval-batch-size", "32", "--no-profiles"),
+]
+
+
+def _run(args, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        main(["train", *args])
+    return exit_info.value.code, capsys.readouterr()
+
+
+def test_json_output_is_the_run_record(capsys, tmp_path):
+    out = tmp_path / "runs" / "run.json"
+    code, captured = _run([*_QUICK, "--json", "--out", str(out)], capsys)
+    assert code == 0
+    data = json.loads(captured.out)
+    assert data["status"] in ("solved", "unsolved") and data["steps"] >= 10
+    assert data["model_spec"]["hidden_size"] == 8 and data["train_spec"]["threads"] == 1
+    assert json.loads(out.read_text()) == data
+
+
+def test_the_table_names_status_metric_and_baseline(capsys):
+    code, captured = _run(_QUICK, capsys)
+    assert code == 0
+    assert "held-out mse" in captured.out and "chance baseline" in captured.out
+    assert "0.1667" in captured.out
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--hidden", "0"], "error: --hidden: 0 is not allowed"),
+        (["--task", "digits", "--seq-len", "100"], "error: --seq-len: 100 is not allowed; digits"),
+        (["--task", "sorting"], "error: --task: 'sorting' is not allowed; choose one of adding"),
+        (["--clip", "both"], "error: --clip: 'both' is not allowed"),
+        (["--task", "copy", "--readout", "attention"], "error: --readout: 'attention'"),
+        (["--lr", "fast"], "error: --lr: 'fast' is not a valid float"),
+        (["--symbols", "3"], "error: --symbols: 3 is not allowed; adding has no such option"),
+    ],
+)
+def test_bad_input_prints_one_line_naming_the_option_and_exits_2(args, message, capsys):
+    code, captured = _run(args, capsys)
+    assert code == 2
+    assert captured.err.startswith(message), captured.err
+    assert captured.err.count("\n") == 1 and captured.out == ""
