@@ -20,7 +20,7 @@ $(VENV)/.full: $(BIN)/python pyproject.toml constraints.txt
 	touch $@ $(VENV)/.core
 
 demo: $(VENV)/.core
-	$(BIN)/gradtrace simulate tour --out $(OUT)
+	$(BIN)/gradtrace study --preset quick --out $(OUT)
 
 test: $(VENV)/.full
 	bash scripts/ensure_chromium.sh

@@ -3,7 +3,12 @@
 from __future__ import annotations
 
 import importlib
+import logging
 from typing import Any
+
+# A library logs but leaves handlers to the application; without this, Python's last-resort
+# handler would print every monitor alert a second time next to its warning.
+logging.getLogger("gradtrace").addHandler(logging.NullHandler())
 
 __version__ = "0.1.0"
 

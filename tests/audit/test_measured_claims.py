@@ -116,14 +116,13 @@ def test_gated_cells_have_four_and_three_blocks(ctx):
 
 def test_parameter_counts_follow_the_gate_counts(ctx):
     finding = check("rnn-lstm-gru-cost", ctx)
-    params = finding.evidence["recurrent_parameters"]
-    h, i = TINY.trace_hidden, 1
-    assert params == {
-        "rnn": h * (i + h) + 2 * h,
-        "gru": 3 * (h * (i + h) + 2 * h),
-        "lstm": 4 * (h * (i + h) + 2 * h),
-    }
-    assert all(s > 0 for s in finding.evidence["seconds_per_step"].values())
+    i = 1
+    for hidden, row in finding.evidence["by_hidden_size"].items():
+        h = int(hidden)
+        rnn = h * (i + h) + 2 * h
+        assert row["recurrent_parameters"] == {"rnn": rnn, "gru": 3 * rnn, "lstm": 4 * rnn}
+        assert all(s > 0 for s in row["seconds_per_step"].values())
+        assert row["time_relative_to_lstm"]["lstm"] == 1.0
     assert finding.verdict in ("confirmed", "nuanced")
 
 

@@ -64,7 +64,7 @@ def test_a_monitor_log_reports_norms_profiles_and_alerts(samples):
     timeline = [f for f in doc.sections[1].figures if f.heatmap is not None]
     assert len(timeline) == 1 and timeline[0].heatmap.y == [1, 50, 100, 150, 200]
     (alerts,) = doc.sections[2].tables
-    assert alerts.columns[:3] == ["step", "where", "finding"] and alerts.rows[0][0] == 200
+    assert alerts.columns[:4] == ["step", "alert", "where", "finding"] and alerts.rows[0][0] == 200
 
 
 def test_missing_kinds_of_records_simply_leave_their_sections_out(tmp_path):

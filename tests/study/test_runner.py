@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sys
+
 import pytest
 from study_fake_runs import LOG_ENV
 
@@ -110,6 +112,8 @@ def test_a_folder_in_use_by_another_study_is_refused(tmp_path):
 
 def test_bad_executor_options_are_refused_before_anything_runs(tmp_path):
     spec = spec_from_dict(SPEC)
+    with pytest.raises(InvalidValue, match=r"run_fn: .* is not allowed; a module-level function"):
+        run_study(spec, tmp_path, run_fn=lambda config: {})
     with pytest.raises(InvalidValue, match="--executor: 'dask' is not allowed"):
         run_study(spec, tmp_path, executor="dask")
     with pytest.raises(InvalidValue, match="--workers: 0 is not allowed"):
@@ -132,3 +136,22 @@ def test_an_invalid_combination_is_refused_before_anything_runs(tmp_path):
     ):
         run_study(spec, tmp_path)
     assert not (tmp_path / "results.sqlite").exists()
+
+
+def test_workers_that_cannot_start_stop_the_study_with_one_clear_error(tmp_path, monkeypatch):
+    import types
+
+    from gradtrace.study.local import WorkerStartError
+
+    module = types.ModuleType("only_in_the_parent")  # spawned workers cannot import it
+
+    def run(config):
+        return {"status": "solved"}
+
+    run.__module__, run.__qualname__ = module.__name__, "run"
+    module.run = run
+    monkeypatch.setitem(sys.modules, module.__name__, module)
+    with pytest.raises(WorkerStartError, match="worker processes die before they start"):
+        run_study(spec_from_dict(SPEC), tmp_path, workers=2, run_fn=run)
+    with open_store(tmp_path) as store:
+        assert store.counts() == {"pending": 16}  # nothing lost, nothing marked running

@@ -157,6 +157,18 @@ def test_a_grid_crosses_axes_and_skips_gated_cells_with_other_activations():
     assert len(expand(spec)) == 6
 
 
+def test_a_huge_grid_is_refused_before_it_is_expanded():
+    sizes = list(range(1, 101))
+    with pytest.raises(InvalidValue, match=r"^study: grid: 1000000 is not allowed; at most"):
+        spec_from_dict(
+            {
+                "tasks": ["adding"],
+                "seq_lens": [10],
+                "grid": {"hidden_size": sizes, "tbptt": sizes, "clip_value": sizes},
+            }
+        )
+
+
 def test_grid_variants_that_repeat_a_listed_variant_are_dropped():
     spec = spec_from_dict(
         {

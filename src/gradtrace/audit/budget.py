@@ -100,9 +100,9 @@ BUDGETS: dict[str, Budget] = {
         trace_len=1000,
         trace_hidden=128,
         trace_batch=32,
-        timing_len=400,
+        timing_len=200,
         timing_batch=64,
-        timing_repeats=40,
+        timing_repeats=15,
     ),
 }
 

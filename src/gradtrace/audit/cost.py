@@ -2,28 +2,31 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
 import torch
 
 from gradtrace.audit.claim import Finding, claim
-from gradtrace.audit.measure import build, interleaved_medians, last_step_loss, noise, num
+from gradtrace.audit.measure import (
+    build,
+    interleaved_medians,
+    last_step_loss,
+    noise,
+    num,
+    one_thread,
+)
 from gradtrace.numerics import flush_denormal
 
 CELLS = ("rnn", "gru", "lstm")
 
 
 @contextmanager
-def one_thread():
+def timing() -> Iterator[None]:
     """Time on one thread with subnormals flushed (how the study trains), restoring both after."""
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        with flush_denormal():
-            yield
-    finally:
-        torch.set_num_threads(previous)
+    with one_thread(), flush_denormal():
+        yield
 
 
 def _step(model: torch.nn.Module, x: torch.Tensor):
@@ -44,41 +47,58 @@ def _step(model: torch.nn.Module, x: torch.Tensor):
     theme="architectures",
 )
 def rnn_lstm_gru_cost(ctx: Any) -> Finding:
-    """Parameter counts and median step times, with ratios to the LSTM."""
+    """Parameter counts and median step times at two sizes, with ratios to the LSTM."""
     budget = ctx.budget
-    models = {
-        cell: build({"cell": cell}, hidden=budget.trace_hidden, seed=ctx.seed, dtype=torch.float32)
-        for cell in CELLS
-    }
     x = noise(budget.timing_batch, budget.timing_len, seed=ctx.seed, dtype=torch.float32)
-    params = {cell: sum(p.numel() for p in m.layers.parameters()) for cell, m in models.items()}
-    with one_thread():
-        seconds = interleaved_medians(
-            {cell: _step(m, x) for cell, m in models.items()}, repeats=budget.timing_repeats
-        )
-    fewer = params["rnn"] < params["gru"] < params["lstm"]
-    faster = seconds["rnn"] < seconds["gru"] < seconds["lstm"]
+    sizes = (budget.trace_hidden, 2 * budget.trace_hidden)
+    by_size: dict[str, Any] = {}
+    for hidden in sizes:
+        models = {
+            cell: build({"cell": cell}, hidden=hidden, seed=ctx.seed, dtype=torch.float32)
+            for cell in CELLS
+        }
+        with timing():
+            seconds = interleaved_medians(
+                {cell: _step(m, x) for cell, m in models.items()}, repeats=budget.timing_repeats
+            )
+        by_size[str(hidden)] = {
+            "recurrent_parameters": {
+                cell: sum(p.numel() for p in m.layers.parameters()) for cell, m in models.items()
+            },
+            "seconds_per_step": seconds,
+            "time_relative_to_lstm": {c: seconds[c] / seconds["lstm"] for c in CELLS},
+        }
     evidence = {
-        "recurrent_parameters": params,
-        "seconds_per_step": seconds,
-        "time_relative_to_lstm": {c: seconds[c] / seconds["lstm"] for c in CELLS},
-        "setting": f"H={budget.trace_hidden}, T={budget.timing_len}, batch "
-        f"{budget.timing_batch}, float32, one thread, {budget.timing_repeats} repeats",
+        "by_hidden_size": by_size,
+        "setting": f"T={budget.timing_len}, batch {budget.timing_batch}, float32, fused torch "
+        f"kernels, forward + backward, one thread, {budget.timing_repeats} interleaved repeats",
     }
-    summary = (
-        f"recurrent parameters RNN {params['rnn']}, GRU {params['gru']}, LSTM {params['lstm']}; "
-        f"time per step relative to the LSTM: RNN {num(seconds['rnn'] / seconds['lstm'], 2)}, "
-        f"GRU {num(seconds['gru'] / seconds['lstm'], 2)}"
+    fewer = all(
+        r["recurrent_parameters"]["rnn"]
+        < r["recurrent_parameters"]["gru"]
+        < r["recurrent_parameters"]["lstm"]
+        for r in by_size.values()
     )
-    if fewer and faster:
+    out_of_order = [
+        f"{a.upper()} is not faster than {b.upper()} at H={h}"
+        for h, r in by_size.items()
+        for a, b in (("rnn", "gru"), ("gru", "lstm"))
+        if r["seconds_per_step"][a] >= r["seconds_per_step"][b]
+    ]
+    params = by_size[str(sizes[0])]["recurrent_parameters"]
+    times = "; ".join(
+        f"H={h}: RNN {num(r['time_relative_to_lstm']['rnn'], 2)}, GRU "
+        f"{num(r['time_relative_to_lstm']['gru'], 2)}"
+        for h, r in by_size.items()
+    )
+    summary = (
+        f"recurrent parameters (H={sizes[0]}) RNN {params['rnn']}, GRU {params['gru']}, LSTM "
+        f"{params['lstm']}; time per step relative to the LSTM: {times}"
+    )
+    if fewer and not out_of_order:
         return Finding("confirmed", summary, evidence)
     if fewer:
-        slow = [
-            f"{a.upper()} is not faster than {b.upper()}"
-            for a, b in (("rnn", "gru"), ("gru", "lstm"), ("rnn", "lstm"))
-            if seconds[a] >= seconds[b]
-        ]
-        return Finding("nuanced", f"{summary}: {'; '.join(slow)} here", evidence)
+        return Finding("nuanced", f"{summary}: {'; '.join(out_of_order)}", evidence)
     return Finding("refuted", summary, evidence)
 
 
@@ -115,7 +135,7 @@ def truncated_bptt_tradeoff(ctx: Any) -> Finding:
 
         return run
 
-    with one_thread():
+    with timing():
         seconds = interleaved_medians(
             {"full": step(None), "truncated": step(window)}, repeats=budget.timing_repeats
         )

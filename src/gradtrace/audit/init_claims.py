@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import replace
 from typing import Any
 
+import numpy as np
 import torch
 
 from gradtrace import flow
@@ -27,7 +29,13 @@ def forward_stats(fields: dict[str, Any], ctx: Any) -> dict[str, Any]:
         "variance_at_step": {
             str(t + 1): float(variance[t]) for t in sorted({0, early, variance.size - 1})
         },
-        "variance_ratio_last_over_step_10": float(variance[-1] / variance[early]),
+        # a state that overflowed has grown without bound: its ratio is infinite
+        "variance_ratio_last_over_step_10": (
+            float(variance[-1] / variance[early]) if np.isfinite(variance[-1]) else math.inf
+        ),
+        "overflowed_at_step": int(np.argmin(np.isfinite(variance))) + 1
+        if not np.all(np.isfinite(variance))
+        else None,
         "norm_growth_per_step": float(flow.decay_factor(norms[early:])),
     }
     if fields.get("activation", "tanh") == "tanh":

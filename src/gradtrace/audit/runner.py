@@ -14,6 +14,7 @@ from gradtrace.audit.budget import Budget, get_budget
 from gradtrace.audit.claim import ClaimResult
 from gradtrace.audit.context import Context
 from gradtrace.audit.engine import ensure_runs, run_configs
+from gradtrace.audit.measure import one_thread
 from gradtrace.audit.registry import select
 from gradtrace.errors import InvalidValue
 
@@ -126,22 +127,8 @@ def run_audit(
     )
     ctx = Context(plan, trained, seed)
     progress.claims_started(len(selected))
-    results = []
-    for spec in selected:
-        tick = time.perf_counter()
-        try:
-            result = ClaimResult.of(
-                spec, spec.check(ctx), budget=plan.name, seconds=time.perf_counter() - tick
-            )
-        except Exception as e:  # a broken check is reported, the others still run
-            error = f"{type(e).__name__}: {e}\n{traceback.format_exc(limit=-4)}"
-            result = ClaimResult.failed(
-                spec, error, budget=plan.name, seconds=time.perf_counter() - tick
-            )
-        results.append(result)
-        if out_dir is not None:
-            store_result(out_dir, result)
-        progress.claim_finished(result)
+    with one_thread():
+        results = _check_all(selected, ctx, out_dir, progress)
     report = AuditReport(
         budget=plan.name,
         budget_settings=plan.to_dict(),
@@ -160,6 +147,29 @@ def run_audit(
     if out_dir is not None:
         write_report_json(out_dir, report)
     return report
+
+
+def _check_all(
+    selected: list[Any], ctx: Context, out_dir: str | Path | None, progress: AuditProgress
+) -> list[ClaimResult]:
+    """Check each claim in turn; store each result as soon as it is known."""
+    results = []
+    for spec in selected:
+        tick = time.perf_counter()
+        try:
+            result = ClaimResult.of(
+                spec, spec.check(ctx), budget=ctx.budget.name, seconds=time.perf_counter() - tick
+            )
+        except Exception as e:  # a broken check is reported, the others still run
+            error = f"{type(e).__name__}: {e}\n{traceback.format_exc(limit=-4)}"
+            result = ClaimResult.failed(
+                spec, error, budget=ctx.budget.name, seconds=time.perf_counter() - tick
+            )
+        results.append(result)
+        if out_dir is not None:
+            store_result(out_dir, result)
+        progress.claim_finished(result)
+    return results
 
 
 def store_result(out_dir: str | Path, result: ClaimResult) -> None:

@@ -150,10 +150,11 @@ def audit(
     console.print(verdict_table(report.results))
     counts = ", ".join(f"{n} {verdict}" for verdict, n in report.counts().items())
     runs = report.runs
+    kept = runs["total"] - runs["reused_from_study"] - runs["trained"]
     console.print(
         f"{len(report.results)} claims at budget {report.budget}: {counts}; "
-        f"{runs['total']} training runs ({runs['reused_from_study']} reused from --study, "
-        f"{runs['trained']} trained now) in {report.wall_seconds:.0f} s"
+        f"{runs['total']} training runs ({kept} already in --out, {runs['reused_from_study']} "
+        f"reused from --study, {runs['trained']} trained now) in {report.wall_seconds:.0f} s"
     )
     console.print(f"results: {out_dir / STORE_NAME} (kind 'audit'), {out_dir / AUDIT_JSON}")
     if report_path is not None:

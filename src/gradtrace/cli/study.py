@@ -116,7 +116,7 @@ def tables(directory: str) -> None:
 
 
 def _show_tables(out_dir: Path) -> None:
-    from gradtrace.study.hooks import after_study
+    from gradtrace.report import after_study
     from gradtrace.study.store import STORE_NAME
     from gradtrace.study.table_io import render_tables, write_tables
     from gradtrace.study.tables import study_tables
@@ -127,11 +127,10 @@ def _show_tables(out_dir: Path) -> None:
         console = Console(width=200)
     render_tables(built, console)
     written = write_tables(built, out_dir)
-    extra = after_study(out_dir)
+    report = after_study(out_dir)  # never raises: the results are safe in the store
     console.print(f"results: {out_dir / STORE_NAME}")
     console.print(f"tables:  {written[0].parent}/ ({', '.join(p.name for p in written)})")
-    for path in extra:
-        console.print(f"report:  {path}")
+    console.print(f"report:  {report}" if report else "report:  not written (see the log above)")
 
 
 def _print_plan(spec: StudySpec, runs: list[RunConfig], out_dir: Path, workers: int | None) -> None:

@@ -7,11 +7,7 @@ import math
 import warnings
 from dataclasses import asdict, dataclass
 
-logger = logging.getLogger("gradtrace")
-# A library logs but leaves handlers to the application: without this, Python's last-resort
-# handler would print every alert a second time next to its warning.
-if not logger.handlers:
-    logger.addHandler(logging.NullHandler())
+logger = logging.getLogger("gradtrace")  # gradtrace/__init__.py gives it a NullHandler
 
 
 # how each kind reads in a message; the others read "<kind> gradient in <where>"

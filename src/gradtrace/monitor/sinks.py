@@ -64,7 +64,11 @@ class JsonlSink(Sink):
 
     def write_alert(self, alert: Alert) -> None:
         """Append an "alert" line (with its full message)."""
-        self._write("alert", alert.step, {**alert.to_dict(), "message": alert.message})
+        fields = alert.to_dict()
+        # the line's "kind" is "alert"; the alert's own kind (exploding, vanishing, ...) is "alert"
+        self._write(
+            "alert", alert.step, {**fields, "alert": fields.get("kind"), "message": alert.message}
+        )
 
     def close(self, history: History) -> None:
         """Close the file."""

@@ -30,7 +30,6 @@ _EXPORTS: dict[str, str] = {
     "study_tables": "gradtrace.study.tables",
     "render_tables": "gradtrace.study.table_io",
     "write_tables": "gradtrace.study.table_io",
-    "after_study": "gradtrace.study.hooks",
 }
 
 __all__ = list(_EXPORTS)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import itertools
 import json
+import math
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -85,22 +86,26 @@ def variants_of(spec: StudySpec) -> list[Variant]:
     """The listed variants followed by the grid's combinations (grid duplicates dropped)."""
     variants = list(spec.variants)
     if spec.grid is not None:
-        seen = {
-            _resolved_model(spec, v).__repr__() + repr(_train_overrides(spec, v)) for v in variants
-        }
+        seen = {_signature(spec, v) for v in variants}
+        names = {v.name for v in variants}
         for generated in grid_variants(spec.grid, spec):
-            signature = repr(_resolved_model(spec, generated)) + repr(
-                _train_overrides(spec, generated)
-            )
-            if signature not in seen and generated.name not in {v.name for v in variants}:
-                seen.add(signature)
+            if _signature(spec, generated) not in seen and generated.name not in names:
+                seen.add(_signature(spec, generated))
+                names.add(generated.name)
                 variants.append(generated)
     return variants
+
+
+def _signature(spec: StudySpec, variant: Variant) -> str:
+    return repr(_resolved_model(spec, variant)) + repr(_train_overrides(spec, variant))
 
 
 def grid_variants(grid: Grid, spec: StudySpec) -> list[Variant]:
     """Every valid combination of the grid's axes as a Variant named after its values."""
     axes = [(name, getattr(grid, name)) for name in GRID_AXES if getattr(grid, name) is not None]
+    combinations = math.prod(len(values) for _, values in axes)
+    if combinations > MAX_RUNS:
+        raise FieldError("grid", combinations, f"at most {MAX_RUNS} combinations")
     varying = {name for name, values in axes if len(values) > 1}
     out: list[Variant] = []
     for values in itertools.product(*(vals for _, vals in axes)):

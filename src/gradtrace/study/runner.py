@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pickle
 import signal
 import threading
 import time
@@ -79,6 +80,7 @@ def run_study(
         )
     if address is not None and executor != "ray":
         raise InvalidValue("--address", address, "only with --executor ray")
+    _check_run_fn(run_fn)
     runs = expand(spec)
     if run_fn == DEFAULT_RUN_FN:
         validate_runs(runs, source=source)
@@ -113,6 +115,18 @@ def run_study(
         counts=counts,
         wall_seconds=time.time() - started,
     )
+
+
+def _check_run_fn(run_fn: str | RunFn) -> None:
+    """Worker processes receive the run function by pickling: it must be importable."""
+    if isinstance(run_fn, str):
+        return
+    try:
+        pickle.dumps(run_fn)
+    except (pickle.PicklingError, AttributeError, TypeError) as e:
+        raise InvalidValue(
+            "run_fn", repr(run_fn), "a module-level function (picklable) or 'module:function'"
+        ) from e
 
 
 def schedule(runs: list[RunConfig], todo: set[str]) -> list[RunConfig]:

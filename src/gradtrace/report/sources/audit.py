@@ -22,6 +22,8 @@ PREFERRED = (
     "summary",
     "note",
 )
+# gradtrace's own audit records: the one-line summary first, the raw evidence last
+AUDIT_COLUMNS = ("id", "seeds", "claim", "verdict", "summary", "needs", "evidence")
 MAX_CELL = 400
 
 
@@ -38,7 +40,10 @@ def audit_rows(payloads: dict[str, Any]) -> tuple[list[str], list[list[Any]]]:
     """Columns and rows of the audit table from {claim key: payload}."""
     items = [p if isinstance(p, dict) else {"result": p} for p in payloads.values()]
     keys = list(dict.fromkeys(k for p in items for k in p))
-    columns = [k for k in PREFERRED if k in keys] + [k for k in keys if k not in PREFERRED]
+    if "summary" in keys and "verdict" in keys:  # gradtrace's own ClaimResult records
+        columns = [k for k in AUDIT_COLUMNS if k in keys]
+    else:
+        columns = [k for k in PREFERRED if k in keys] + [k for k in keys if k not in PREFERRED]
     if "claim" not in columns and "id" not in columns:
         columns = ["claim", *columns]
         items = [{"claim": key, **p} for key, p in zip(payloads, items, strict=True)]

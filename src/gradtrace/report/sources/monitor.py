@@ -175,7 +175,7 @@ def alerts_section(alerts: list[dict[str, Any]]) -> Section | None:
     """A table of the monitor's alerts."""
     if not alerts:
         return None
-    preferred = ["step", "where", "finding", "value", "reference", "advice", "repeats"]
+    preferred = ["step", "alert", "where", "finding", "value", "reference", "advice", "repeats"]
     columns = [c for c in preferred if any(c in a for a in alerts)]
     if "finding" not in columns:  # an older or foreign log: show its one-line message
         columns = [c for c in ("step", "message") if any(c in a for a in alerts)]
