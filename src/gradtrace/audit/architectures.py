@@ -5,27 +5,18 @@ from __future__ import annotations
 from typing import Any
 
 from gradtrace import flow
-from gradtrace.audit.claim import Finding, claim
+from gradtrace.audit.claim import Finding, claim, graded
 from gradtrace.audit.measure import (
+    budget_flow,
     build,
     flow_numbers,
     noise,
     num,
-    probe_flow,
     reach,
     show_horizon,
+    trace_size,
     traced,
 )
-
-
-def _size(ctx: Any, *, seq_len: int | None = None) -> dict[str, Any]:
-    budget = ctx.budget
-    return {
-        "hidden": budget.trace_hidden,
-        "seq_len": seq_len or budget.trace_len,
-        "batch": budget.trace_batch,
-        "seed": ctx.seed,
-    }
 
 
 def cell_path(fields: dict[str, Any], ctx: Any) -> dict[str, Any]:
@@ -53,7 +44,7 @@ def cell_path(fields: dict[str, Any], ctx: Any) -> dict[str, Any]:
 def lstm_cell_state_path(ctx: Any) -> Finding:
     """The cell path preserves gradients only as far as the forget gate lets it."""
     T = ctx.budget.trace_len
-    rnn = probe_flow({}, **_size(ctx))
+    rnn = budget_flow({}, ctx)
     paths = {
         "default (forget gate about 0.5)": cell_path({}, ctx),
         "forget bias 1": cell_path({"forget_bias": 1.0}, ctx),
@@ -69,11 +60,13 @@ def lstm_cell_state_path(ctx: Any) -> Finding:
     )
     preserves_open = reach(open_gate["cell_horizon"], T) > 2 * reach(default["cell_horizon"], T)
     default_long = reach(default["cell_horizon"], T) > 2 * reach(rnn["horizon"], T)
-    if preserves_open and default_long:
-        return Finding("confirmed", summary, evidence)
-    if preserves_open:
-        return Finding("nuanced", summary + ": it takes a forget gate near 1", evidence)
-    return Finding("refuted", summary, evidence)
+    return graded(
+        summary,
+        evidence,
+        full=preserves_open and default_long,
+        partial=preserves_open,
+        caveat=": it takes a forget gate near 1",
+    )
 
 
 @claim(
@@ -87,7 +80,7 @@ def lstm_cell_state_path(ctx: Any) -> Finding:
 )
 def skip_connections_help(ctx: Any) -> Finding:
     """Residual connections help across depth; they add no shortcut back in time."""
-    size = _size(ctx, seq_len=max(10, ctx.budget.trace_len // 2))
+    size = trace_size(ctx, seq_len=max(10, ctx.budget.trace_len // 2))
     rows = {}
     for label, residual in (("plain", False), ("residual", True)):
         model = build({"num_layers": 4, "residual": residual}, hidden=size["hidden"], seed=ctx.seed)
@@ -110,11 +103,9 @@ def skip_connections_help(ctx: Any) -> Finding:
         f"{show_horizon(residual['bottom_layer']['horizon'])} (T = {T})"
     )
     evidence = {"models": rows, "T": T, "layers": 4}
-    if deeper and longer:
-        return Finding("confirmed", summary, evidence)
-    if deeper:
-        return Finding("nuanced", summary + ": across layers only", evidence)
-    return Finding("refuted", summary, evidence)
+    return graded(
+        summary, evidence, full=deeper and longer, partial=deeper, caveat=": across layers only"
+    )
 
 
 @claim(
@@ -140,7 +131,7 @@ def layer_norm_helps(ctx: Any) -> Finding:
             states, _ = model.hidden_states(x)
         variance = states.var(dim=(0, 2)).numpy()  # (T,)
         rows[label] = {
-            **probe_flow(fields, **_size(ctx)),
+            **budget_flow(fields, ctx),
             "variance_spread_over_steps": float(variance.max() / variance.min()),
         }
     plain, normed = rows["plain"], rows["layer norm"]
@@ -152,11 +143,13 @@ def layer_norm_helps(ctx: Any) -> Finding:
         f"{num(normed['variance_spread_over_steps'])}"
     )
     evidence = {"models": rows, "T": T}
-    if longer and normed["verdict"] == "healthy":
-        return Finding("confirmed", summary, evidence)
-    if longer:
-        return Finding("nuanced", summary + "; it helps but the gradient still vanishes", evidence)
-    return Finding("refuted", summary, evidence)
+    return graded(
+        summary,
+        evidence,
+        full=longer and normed["verdict"] == "healthy",
+        partial=longer,
+        caveat="; it helps but the gradient still vanishes",
+    )
 
 
 @claim(
@@ -171,8 +164,8 @@ def layer_norm_helps(ctx: Any) -> Finding:
 def attention_shortcut(ctx: Any) -> Finding:
     """With an attention readout the horizon extends to the whole sequence."""
     T = ctx.budget.trace_len
-    last = probe_flow({}, **_size(ctx))
-    attention = probe_flow({"readout": "attention"}, **_size(ctx))
+    last = budget_flow({}, ctx)
+    attention = budget_flow({"readout": "attention"}, ctx)
     summary = (
         f"horizon {show_horizon(last['horizon'])} with a last-step readout, "
         f"{show_horizon(attention['horizon'])} with attention (r at the first step "
@@ -180,9 +173,7 @@ def attention_shortcut(ctx: Any) -> Finding:
     )
     evidence = {"last_step_readout": last, "attention_readout": attention, "T": T}
     longer = reach(attention["horizon"], T) > reach(last["horizon"], T)
-    if longer and attention["horizon"] is None:
-        return Finding("confirmed", summary, evidence)
-    return Finding("nuanced" if longer else "refuted", summary, evidence)
+    return graded(summary, evidence, full=longer and attention["horizon"] is None, partial=longer)
 
 
 @claim(

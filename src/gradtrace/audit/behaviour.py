@@ -7,14 +7,14 @@ from typing import Any
 import numpy as np
 import torch
 
-from gradtrace.audit.claim import Finding, claim
+from gradtrace.audit.claim import Finding, claim, graded
 from gradtrace.audit.measure import (
+    budget_flow,
     build,
     input_gradient_norms,
     last_step_loss,
     noise,
     num,
-    probe_flow,
     show_horizon,
 )
 
@@ -51,13 +51,7 @@ def recency_bias(ctx: Any) -> Finding:
         rows[model_def["label"]] = {
             "share_in_last_10pct": recent_share(weights),
             "first_over_last_input_gradient": float(weights[0] / weights[-1]),
-            "flow": probe_flow(
-                model_def["fields"],
-                hidden=budget.trace_hidden,
-                seq_len=budget.trace_len,
-                batch=budget.trace_batch,
-                seed=ctx.seed,
-            ),
+            "flow": budget_flow(model_def["fields"], ctx),
         }
     vanishing, reaching = rows[VANISHING["label"]], rows[REACHING["label"]]
     summary = (
@@ -69,9 +63,7 @@ def recency_bias(ctx: Any) -> Finding:
     evidence = {"models": rows, "T": budget.trace_len, "recent": RECENT_SHARE}
     biased = vanishing["share_in_last_10pct"] > 0.5
     contrast = reaching["share_in_last_10pct"] < 0.5 * vanishing["share_in_last_10pct"]
-    if biased and contrast:
-        return Finding("confirmed", summary, evidence)
-    return Finding("nuanced" if biased else "refuted", summary, evidence)
+    return graded(summary, evidence, full=biased and contrast, partial=biased)
 
 
 def _sensitivity(model: torch.nn.Module, x: torch.Tensor) -> dict[str, float]:
@@ -99,19 +91,13 @@ def vanishing_instability(ctx: Any) -> Finding:
     """A vanishing network is insensitive to all but recent inputs; instability is the opposite."""
     budget = ctx.budget
     x = noise(budget.trace_batch, budget.trace_len, seed=ctx.seed)
-    size = {
-        "hidden": budget.trace_hidden,
-        "seq_len": budget.trace_len,
-        "batch": budget.trace_batch,
-        "seed": ctx.seed,
-    }
     rows = {}
     for label, fields in (
         ("vanishing (default init)", {}),
         ("exploding (N(0,1) init)", {"init": "normal"}),
     ):
         model = build(fields, hidden=budget.trace_hidden, seed=ctx.seed)
-        rows[label] = {**_sensitivity(model, x), "flow": probe_flow(fields, **size)}
+        rows[label] = {**_sensitivity(model, x), "flow": budget_flow(fields, ctx)}
     vanishing = rows["vanishing (default init)"]
     exploding = rows["exploding (N(0,1) init)"]
     summary = (
@@ -201,13 +187,7 @@ def small_total_norm(ctx: Any) -> Finding:
         x = noise(budget.trace_batch, seq_len, seed=ctx.seed)
         rows[str(seq_len)] = {
             **_total_norms(model, x),
-            "flow": probe_flow(
-                {},
-                hidden=budget.trace_hidden,
-                seq_len=seq_len,
-                batch=budget.trace_batch,
-                seed=ctx.seed,
-            ),
+            "flow": budget_flow({}, ctx, seq_len=seq_len),
         }
     short, long = rows[str(short_len)], rows[str(budget.trace_len)]
     overstates = long["sum_of_tensor_norms"] / long["global_l2_norm"]

@@ -7,9 +7,11 @@ of the same run in that preset's study and one can stand in for the other.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from gradtrace.audit.claim import Finding, RunRequest
 from gradtrace.errors import check_choice
 
 
@@ -131,6 +133,18 @@ def needs_more(verdict: str, budget: Budget) -> str | None:
     names = list(BUDGETS)
     later = names[names.index(budget.name) + 1 :] if budget.name in names else names
     return f"--budget {later[0]} (more seeds, longer runs)" if later else "a larger budget"
+
+
+def budget_finding(verdict: str, summary: str, evidence: dict[str, Any], budget: Budget) -> Finding:
+    """The Finding of a claim judged at ``budget``; an undecided one names the budget to try."""
+    return Finding(verdict, summary, evidence, needs=needs_more(verdict, budget))  # type: ignore[arg-type]
+
+
+def runs_at(
+    *variants: str, lengths: Callable[[Budget], tuple[int, ...]]
+) -> Callable[[Budget], list[RunRequest]]:
+    """A claim's ``runs=``: each study variant trained at the lengths ``lengths(budget)``."""
+    return lambda budget: [RunRequest(variant, lengths(budget)) for variant in variants]
 
 
 # a budget for tests: tiny models, a few dozen steps, a second or two per run

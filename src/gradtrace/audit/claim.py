@@ -36,6 +36,17 @@ class Finding:
             raise ValueError("summary: must be one line")
 
 
+def graded(
+    summary: str, evidence: dict[str, Any], *, full: bool, partial: bool, caveat: str = ""
+) -> Finding:
+    """Confirmed if ``full``, else nuanced (summary + caveat) if ``partial``, else refuted."""
+    if full:
+        return Finding("confirmed", summary, evidence)
+    if partial:
+        return Finding("nuanced", summary + caveat, evidence)
+    return Finding("refuted", summary, evidence)
+
+
 @dataclass(frozen=True)
 class RunRequest:
     """Training runs a claim needs: one study variant (by name) at some sequence lengths."""

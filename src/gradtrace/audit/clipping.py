@@ -8,8 +8,8 @@ from typing import Any
 import torch
 from torch.nn.utils import clip_grad_norm_, clip_grad_value_
 
-from gradtrace.audit.budget import needs_more
-from gradtrace.audit.claim import Finding, RunRequest, claim
+from gradtrace.audit.budget import budget_finding, runs_at
+from gradtrace.audit.claim import Finding, claim
 from gradtrace.audit.context import solved_share
 from gradtrace.audit.measure import (
     build,
@@ -194,10 +194,6 @@ def _end_horizons(runs: list[dict[str, Any]]) -> str:
     return ", ".join(show_horizon(p["horizon"]) for p in found)
 
 
-def _clipping_runs(budget: Any) -> list[RunRequest]:
-    return [RunRequest(v, (budget.long_len,)) for v in (CLIPPED, UNCLIPPED, CONTROL)]
-
-
 def judge_clipping(
     clipped: list[dict[str, Any]],
     unclipped: list[dict[str, Any]],
@@ -234,7 +230,7 @@ def judge_clipping(
     method="exact check that clipping rescales the gradient by one factor, traced horizons at "
     "the end of training, and tanh RNNs trained with and without clipping (LSTM as control)",
     theme="clipping",
-    runs=_clipping_runs,
+    runs=runs_at(CLIPPED, UNCLIPPED, CONTROL, lengths=lambda budget: (budget.long_len,)),
 )
 def clipping_does_not_fix_vanishing(ctx: Any) -> Finding:
     """A tanh RNN keeps its horizon and fails the same task with or without clipping."""
@@ -261,4 +257,4 @@ def clipping_does_not_fix_vanishing(ctx: Any) -> Finding:
         "runs": outcomes,
         "seq_len": seq_len,
     }
-    return Finding(verdict, summary, evidence, needs=needs_more(verdict, budget))  # type: ignore[arg-type]
+    return budget_finding(verdict, summary, evidence, budget)

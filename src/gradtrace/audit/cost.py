@@ -8,7 +8,7 @@ from typing import Any
 
 import torch
 
-from gradtrace.audit.claim import Finding, claim
+from gradtrace.audit.claim import Finding, claim, graded
 from gradtrace.audit.measure import (
     build,
     interleaved_medians,
@@ -95,11 +95,13 @@ def rnn_lstm_gru_cost(ctx: Any) -> Finding:
         f"recurrent parameters (H={sizes[0]}) RNN {params['rnn']}, GRU {params['gru']}, LSTM "
         f"{params['lstm']}; time per step relative to the LSTM: {times}"
     )
-    if fewer and not out_of_order:
-        return Finding("confirmed", summary, evidence)
-    if fewer:
-        return Finding("nuanced", f"{summary}: {'; '.join(out_of_order)}", evidence)
-    return Finding("refuted", summary, evidence)
+    return graded(
+        summary,
+        evidence,
+        full=fewer and not out_of_order,
+        partial=fewer,
+        caveat=f": {'; '.join(out_of_order)}",
+    )
 
 
 @claim(
@@ -166,6 +168,4 @@ def truncated_bptt_tradeoff(ctx: Any) -> Finding:
         f"{reach['truncated']['max_grad_before_window']:g} (full BPTT: "
         f"{num(reach['full']['max_grad_before_window'])})"
     )
-    if cheaper and capped:
-        return Finding("confirmed", summary, evidence)
-    return Finding("nuanced" if capped else "refuted", summary, evidence)
+    return graded(summary, evidence, full=cheaper and capped, partial=capped)

@@ -10,8 +10,8 @@ import numpy as np
 import torch
 
 from gradtrace import flow
-from gradtrace.audit.claim import Finding, claim
-from gradtrace.audit.measure import build, noise, num, probe_flow, reach, show_horizon
+from gradtrace.audit.claim import Finding, claim, graded
+from gradtrace.audit.measure import budget_flow, build, noise, num, reach, show_horizon
 
 
 def forward_stats(fields: dict[str, Any], ctx: Any) -> dict[str, Any]:
@@ -54,18 +54,11 @@ def forward_stats(fields: dict[str, Any], ctx: Any) -> dict[str, Any]:
 )
 def naive_normal_init(ctx: Any) -> Finding:
     """ReLU states explode; tanh states saturate (they cannot explode) and the gradient suffers."""
-    budget = ctx.budget
-    size = {
-        "hidden": budget.trace_hidden,
-        "seq_len": budget.trace_len,
-        "batch": budget.trace_batch,
-        "seed": ctx.seed,
-    }
     relu = forward_stats({"activation": "relu", "init": "normal"}, ctx)
     tanh = forward_stats({"init": "normal"}, ctx)
     tanh_default = forward_stats({}, ctx)
-    tanh_flow = probe_flow({"init": "normal"}, **size)
-    default_flow = probe_flow({}, **size)
+    tanh_flow = budget_flow({"init": "normal"}, ctx)
+    default_flow = budget_flow({}, ctx)
     evidence = {
         "relu_normal": relu,
         "tanh_normal": tanh,
@@ -132,15 +125,13 @@ def xavier_he_keep_variance(ctx: Any) -> Finding:
         f"{num(max(rows['normal_relu']['variance_ratio_last_over_step_10']))}"
     )
     evidence = {"models": rows, "T": ctx.budget.trace_len, "hidden": ctx.budget.trace_hidden}
-    if all(kept.values()):
-        return Finding("confirmed", summary, evidence)
-    if any(kept.values()):
-        return Finding(
-            "nuanced",
-            summary + ": He's rule assumes independent layers, a recurrent W repeats",
-            evidence,
-        )
-    return Finding("refuted", summary, evidence)
+    return graded(
+        summary,
+        evidence,
+        full=all(kept.values()),
+        partial=any(kept.values()),
+        caveat=": He's rule assumes independent layers, a recurrent W repeats",
+    )
 
 
 @claim(
@@ -154,13 +145,7 @@ def xavier_he_keep_variance(ctx: Any) -> Finding:
 def init_does_not_stop_decay(ctx: Any) -> Finding:
     """A Xavier / He tanh RNN still has a finite horizon."""
     budget = ctx.budget
-    size = {
-        "hidden": budget.trace_hidden,
-        "seq_len": budget.trace_len,
-        "batch": budget.trace_batch,
-        "seed": ctx.seed,
-    }
-    flows = {name: probe_flow({"init": name}, **size) for name in ("xavier_uniform", "he")}
+    flows = {name: budget_flow({"init": name}, ctx) for name in ("xavier_uniform", "he")}
     decaying = [f for f in flows.values() if f["verdict"] == "vanishing"]
     summary = ", ".join(
         f"{name}: horizon {show_horizon(f['horizon'])}, gamma_hat {num(f['gamma_hat'])}"
@@ -190,20 +175,13 @@ def init_does_not_stop_decay(ctx: Any) -> Finding:
 )
 def orthogonal_identity_init(ctx: Any) -> Finding:
     """Longer horizons with orthogonal (tanh) and identity (ReLU) W_hh than with the default."""
-    budget = ctx.budget
-    size = {
-        "hidden": budget.trace_hidden,
-        "seq_len": budget.trace_len,
-        "batch": budget.trace_batch,
-        "seed": ctx.seed,
-    }
     flows = {
-        "tanh default": probe_flow({}, **size),
-        "tanh orthogonal": probe_flow({"init": "orthogonal"}, **size),
-        "relu default": probe_flow({"activation": "relu"}, **size),
-        "relu identity": probe_flow({"activation": "relu", "init": "identity"}, **size),
+        "tanh default": budget_flow({}, ctx),
+        "tanh orthogonal": budget_flow({"init": "orthogonal"}, ctx),
+        "relu default": budget_flow({"activation": "relu"}, ctx),
+        "relu identity": budget_flow({"activation": "relu", "init": "identity"}, ctx),
     }
-    T = budget.trace_len
+    T = ctx.budget.trace_len
     longer_orth = reach(flows["tanh orthogonal"]["horizon"], T) > reach(
         flows["tanh default"]["horizon"], T
     )
@@ -220,10 +198,8 @@ def orthogonal_identity_init(ctx: Any) -> Finding:
         f"{show_horizon(flows['relu identity']['horizon'])} with identity"
     )
     evidence = {"flows": flows, "T": T}
-    if longer_orth and longer_id:
-        if still_decays:
-            summary += "; the tanh slopes still make it decay"
-        return Finding("confirmed", summary, evidence)
-    if longer_orth or longer_id:
-        return Finding("nuanced", summary, evidence)
-    return Finding("refuted", summary, evidence)
+    if longer_orth and longer_id and still_decays:
+        summary += "; the tanh slopes still make it decay"
+    return graded(
+        summary, evidence, full=longer_orth and longer_id, partial=longer_orth or longer_id
+    )

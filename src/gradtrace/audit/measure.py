@@ -105,6 +105,22 @@ def probe_flow(
     return flow_numbers(profile.layers[layer])
 
 
+def trace_size(ctx: Any, *, seq_len: int | None = None) -> dict[str, Any]:
+    """The probe size of ``ctx``'s budget (hidden, seq_len, batch) and its seed, as keywords."""
+    budget = ctx.budget
+    return {
+        "hidden": budget.trace_hidden,
+        "seq_len": seq_len or budget.trace_len,
+        "batch": budget.trace_batch,
+        "seed": ctx.seed,
+    }
+
+
+def budget_flow(fields: dict[str, Any], ctx: Any, *, seq_len: int | None = None) -> dict[str, Any]:
+    """probe_flow of a fresh model (``fields``) at the probe size and seed of ``ctx``."""
+    return probe_flow(fields, **trace_size(ctx, seq_len=seq_len))
+
+
 def input_gradient_norms(model: nn.Module, x: torch.Tensor) -> np.ndarray:
     """(T,) batch mean of ||dL/dx_t|| for the last-step loss: how much each input counts."""
     x = x.detach().clone().requires_grad_(True)

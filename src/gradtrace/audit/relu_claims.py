@@ -6,8 +6,8 @@ from typing import Any
 
 import torch
 
-from gradtrace.audit.claim import Finding, claim
-from gradtrace.audit.measure import build, last_step_loss, noise, num, probe_flow, show_horizon
+from gradtrace.audit.claim import Finding, claim, graded
+from gradtrace.audit.measure import budget_flow, build, last_step_loss, noise, num, show_horizon
 
 DEAD_BIAS = -2.0  # the input bias given to half of the units to push them below zero
 
@@ -23,17 +23,10 @@ DEAD_BIAS = -2.0  # the input bias given to half of the units to push them below
 )
 def relu_slope_keeps_gradients(ctx: Any) -> Finding:
     """The slope is 1, but W_hh still multiplies in: default-init ReLU RNNs vanish fast."""
-    budget = ctx.budget
-    size = {
-        "hidden": budget.trace_hidden,
-        "seq_len": budget.trace_len,
-        "batch": budget.trace_batch,
-        "seed": ctx.seed,
-    }
     flows = {
-        "relu default": probe_flow({"activation": "relu"}, **size),
-        "relu identity (IRNN)": probe_flow({"activation": "relu", "init": "identity"}, **size),
-        "tanh default": probe_flow({}, **size),
+        "relu default": budget_flow({"activation": "relu"}, ctx),
+        "relu identity (IRNN)": budget_flow({"activation": "relu", "init": "identity"}, ctx),
+        "tanh default": budget_flow({}, ctx),
     }
     relu, irnn, tanh = flows.values()
     summary = (
@@ -41,10 +34,13 @@ def relu_slope_keeps_gradients(ctx: Any) -> Finding:
         f"(gamma_hat {num(relu['gamma_hat'])}, tanh: {show_horizon(tanh['horizon'])}); with "
         f"identity W_hh: {show_horizon(irnn['horizon'])}: the recurrent matrix decides"
     )
-    evidence = {"flows": flows, "T": budget.trace_len}
-    if relu["verdict"] != "vanishing":
-        return Finding("confirmed", summary, evidence)
-    return Finding("nuanced" if irnn["verdict"] != "vanishing" else "refuted", summary, evidence)
+    evidence = {"flows": flows, "T": ctx.budget.trace_len}
+    return graded(
+        summary,
+        evidence,
+        full=relu["verdict"] != "vanishing",
+        partial=irnn["verdict"] != "vanishing",
+    )
 
 
 def _kill_half_(model: torch.nn.Module, hidden: int) -> torch.Tensor:

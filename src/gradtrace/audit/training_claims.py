@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from gradtrace.audit.budget import LONG_RANGE, needs_more, smallest_budget_reaching
-from gradtrace.audit.claim import Finding, RunRequest, claim
+from gradtrace.audit.budget import LONG_RANGE, budget_finding, runs_at, smallest_budget_reaching
+from gradtrace.audit.claim import Finding, claim
 from gradtrace.audit.context import solved_share
 
 TANH, RELU, LEAKY, LSTM, GRU = "tanh RNN", "ReLU RNN", "leaky ReLU RNN", "LSTM", "GRU"
@@ -115,8 +115,12 @@ def _median(values: list[float]) -> float:
     return ordered[mid] if len(ordered) % 2 else 0.5 * (ordered[mid - 1] + ordered[mid])
 
 
-def _length_runs(budget: Any) -> list[RunRequest]:
-    return [RunRequest(TANH, (*budget.short_lens, budget.long_len))]
+def _short_and_long(budget: Any) -> tuple[int, ...]:
+    return (*budget.short_lens, budget.long_len)
+
+
+def _longest(budget: Any) -> tuple[int, ...]:
+    return (budget.longest_len,)
 
 
 @claim(
@@ -127,7 +131,7 @@ def _length_runs(budget: Any) -> list[RunRequest]:
     method="tanh RNNs trained on the adding problem at short and long lengths (study preset "
     "settings); held-out MSE against the input-blind baseline",
     theme="training",
-    runs=_length_runs,
+    runs=runs_at(TANH, lengths=_short_and_long),
 )
 def rnn_length_sensitivity(ctx: Any) -> Finding:
     """Solved at short T, at the baseline at long T."""
@@ -136,12 +140,7 @@ def rnn_length_sensitivity(ctx: Any) -> Finding:
     long = ctx.outcomes(TANH, budget.long_len)
     verdict, summary = judge_length(short, long, budget.long_len)
     evidence = {"short": {str(t): o for t, o in short.items()}, "long": long}
-    return Finding(verdict, summary, evidence, needs=needs_more(verdict, ctx.budget))  # type: ignore[arg-type]
-
-
-def _relu_runs(budget: Any) -> list[RunRequest]:
-    lens = (*budget.short_lens, budget.long_len)
-    return [RunRequest(RELU, lens), RunRequest(LEAKY, lens)]
+    return budget_finding(verdict, summary, evidence, budget)
 
 
 @claim(
@@ -151,20 +150,16 @@ def _relu_runs(budget: Any) -> list[RunRequest]:
     method="ReLU and Leaky ReLU RNNs trained on the adding problem at short lengths and at a "
     "long one (study preset settings)",
     theme="training",
-    runs=_relu_runs,
+    runs=runs_at(RELU, LEAKY, lengths=_short_and_long),
 )
 def relu_rnn_short_sequences(ctx: Any) -> Finding:
     """Solved at the short lengths; at the long one they fail (confirmed) or not (nuanced)."""
     budget = ctx.budget
-    lens = (*budget.short_lens, budget.long_len)
+    lens = _short_and_long(budget)
     by_variant = {v: {t: ctx.outcomes(v, t) for t in lens} for v in (RELU, LEAKY)}
     verdict, summary = judge_relu(by_variant, budget.long_len)
     evidence = {v: {str(t): o for t, o in runs.items()} for v, runs in by_variant.items()}
-    return Finding(verdict, summary, evidence, needs=needs_more(verdict, ctx.budget))  # type: ignore[arg-type]
-
-
-def _gated_runs(budget: Any) -> list[RunRequest]:
-    return [RunRequest(v, (budget.longest_len,)) for v in (LSTM, GRU, TANH)]
+    return budget_finding(verdict, summary, evidence, budget)
 
 
 @claim(
@@ -174,18 +169,14 @@ def _gated_runs(budget: Any) -> list[RunRequest]:
     method="LSTM, GRU and tanh RNN trained on the adding problem at the budget's longest "
     "length (study preset settings)",
     theme="training",
-    runs=_gated_runs,
+    runs=runs_at(LSTM, GRU, TANH, lengths=_longest),
 )
 def gated_cells_long_sequences(ctx: Any) -> Finding:
     """LSTM and GRU solve the longest length; the tanh RNN does not."""
     T = ctx.budget.longest_len
     runs = {v: ctx.outcomes(v, T) for v in (LSTM, GRU, TANH)}
     verdict, summary = judge_gated(runs[LSTM], runs[GRU], runs[TANH], T)
-    return Finding(verdict, summary, {"runs": runs, "T": T}, needs=needs_more(verdict, ctx.budget))  # type: ignore[arg-type]
-
-
-def _on_par_runs(budget: Any) -> list[RunRequest]:
-    return [RunRequest(v, (budget.longest_len,)) for v in (LSTM, GRU)]
+    return budget_finding(verdict, summary, {"runs": runs, "T": T}, ctx.budget)
 
 
 @claim(
@@ -195,7 +186,7 @@ def _on_par_runs(budget: Any) -> list[RunRequest]:
     method="solve rate and steps to solve of LSTM and GRU on the adding problem at the "
     "budget's longest length",
     theme="training",
-    runs=_on_par_runs,
+    runs=runs_at(LSTM, GRU, lengths=_longest),
 )
 def gru_on_par_with_lstm(ctx: Any) -> Finding:
     """Same solve rate and steps within 2x."""
@@ -203,11 +194,7 @@ def gru_on_par_with_lstm(ctx: Any) -> Finding:
     lstm, gru = ctx.outcomes(LSTM, T), ctx.outcomes(GRU, T)
     verdict, summary = judge_on_par(lstm, gru, T)
     evidence = {"LSTM": lstm, "GRU": gru, "T": T}
-    return Finding(verdict, summary, evidence, needs=needs_more(verdict, ctx.budget))  # type: ignore[arg-type]
-
-
-def _long_range_runs(budget: Any) -> list[RunRequest]:
-    return [RunRequest(LSTM, (budget.longest_len,))]
+    return budget_finding(verdict, summary, evidence, ctx.budget)
 
 
 @claim(
@@ -217,7 +204,7 @@ def _long_range_runs(budget: Any) -> list[RunRequest]:
     method="an LSTM trained on the adding problem at T = 1000 (only budgets that reach it); "
     "smaller budgets report the longest length they trained",
     theme="training",
-    runs=_long_range_runs,
+    runs=runs_at(LSTM, lengths=_longest),
 )
 def lstm_1000_steps(ctx: Any) -> Finding:
     """Trained at T >= 1000 when the budget allows; otherwise says which T was tested."""

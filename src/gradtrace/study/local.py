@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from gradtrace.errors import GradtraceError
+from gradtrace.study.executor import Executor, failed_outcome
 from gradtrace.study.worker import RunFn, run_one
 
 _THREAD_ENV = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS")
@@ -42,7 +43,7 @@ class WorkerStartError(GradtraceError, RuntimeError):
     """Worker processes cannot start, so no run can."""
 
 
-class LocalExecutor:
+class LocalExecutor(Executor):
     """Runs configs in ``workers`` local processes (spawn context); use as a context manager."""
 
     kind = "local"
@@ -52,15 +53,6 @@ class LocalExecutor:
         self._run_fn = run_fn
         self._ctx = multiprocessing.get_context("spawn")
         self._workers: list[_Slot] = []
-
-    def __enter__(self) -> LocalExecutor:
-        return self
-
-    def __exit__(self, exc_type: object, *rest: object) -> None:
-        if exc_type is None:
-            self.close()
-        else:
-            self.abort()
 
     @property
     def in_flight(self) -> int:
@@ -171,14 +163,11 @@ class LocalExecutor:
     def _crash_outcome(self, slot: _Slot) -> dict[str, Any]:
         code = slot.process.exitcode
         reason = f"signal {-code}" if code is not None and code < 0 else f"exit code {code}"
-        return {
-            "status": "failed",
-            "record": {},
-            "error": f"WorkerDied: the worker process died during the run ({reason})",
-            "started": slot.started,
-            "finished": time.time(),
-            "worker": _name(slot),
-        }
+        return failed_outcome(
+            f"WorkerDied: the worker process died during the run ({reason})",
+            started=slot.started,
+            worker=_name(slot),
+        )
 
 
 def _name(slot: _Slot) -> str:

@@ -7,6 +7,7 @@ import time
 from typing import Any
 
 from gradtrace.errors import InvalidValue
+from gradtrace.study.executor import Executor, failed_outcome
 from gradtrace.study.worker import RunFn, run_one
 
 
@@ -20,7 +21,7 @@ def _ray() -> Any:
     return ray
 
 
-class RayExecutor:
+class RayExecutor(Executor):
     """Ray tasks of one CPU each; starts a local instance (``num_cpus=workers``) unless given
     ``address`` ("auto" or "ray://host:port"), and shuts down only an instance it started.
 
@@ -60,12 +61,6 @@ class RayExecutor:
         self._remote = ray.remote(num_cpus=1, max_retries=0)(run_one)
         return self
 
-    def __exit__(self, exc_type: object, *rest: object) -> None:
-        if exc_type is None:
-            self.close()
-        else:
-            self.abort()
-
     @property
     def in_flight(self) -> int:
         """Number of runs submitted and not yet returned."""
@@ -91,14 +86,8 @@ class RayExecutor:
             try:
                 outcome = ray.get(ref)
             except Exception as e:  # the task's worker died or Ray failed it
-                outcome = {
-                    "status": "failed",
-                    "record": {},
-                    "error": f"RayTaskError: {type(e).__name__}: {' '.join(str(e).split())[:500]}",
-                    "started": started,
-                    "finished": time.time(),
-                    "worker": "ray",
-                }
+                error = f"RayTaskError: {type(e).__name__}: {' '.join(str(e).split())[:500]}"
+                outcome = failed_outcome(error, started=started, worker="ray")
             done.append((key, outcome))
         return done
 

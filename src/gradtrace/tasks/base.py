@@ -103,6 +103,36 @@ class Task(ABC):
         }
 
 
+class ClassificationTask(Task):
+    """A task read out at the last step as one of ``output_size`` (nearly) equally likely classes.
+
+    Cross-entropy loss on the class logits (B, classes), accuracy metric; the input-blind
+    predictor scores 1 / classes accuracy and ln(classes) loss.
+    """
+
+    readout: ClassVar[Readout] = "last"
+    metric_name: ClassVar[str] = "accuracy"
+    higher_is_better: ClassVar[bool] = True
+
+    def loss(self, out: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        """Cross-entropy of the class logits (B, classes)."""
+        return torch.nn.functional.cross_entropy(out, y)
+
+    def metric(self, out: torch.Tensor, y: torch.Tensor) -> float:
+        """Classification accuracy."""
+        return accuracy(out, y)
+
+    @property
+    def baseline(self) -> float:
+        """1 / classes: the classes are (nearly) equally likely."""
+        return 1.0 / self.output_size
+
+    @property
+    def baseline_loss(self) -> float:
+        """ln(classes): cross-entropy of the uniform prediction."""
+        return math.log(self.output_size)
+
+
 def check_batch_size(batch_size: int) -> None:
     """Validate a requested batch size against the library bounds."""
     check(

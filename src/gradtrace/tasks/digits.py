@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import functools
-import math
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 
-from gradtrace.tasks.base import Split, Task, accuracy, check_batch_size
+from gradtrace.tasks.base import ClassificationTask, Split, check_batch_size
 
 PIXELS = 64
 HELD_OUT = 360  # of 1797 images: a fixed 20% held-out split, the rest (1437) for training
@@ -31,7 +29,7 @@ def _digits() -> tuple[np.ndarray, np.ndarray]:
     return images, labels
 
 
-class DigitsTask(Task):
+class DigitsTask(ClassificationTask):
     """Sequential 8x8 digits: 64 steps of one pixel (value / 16), 10 classes, last-step readout.
 
     Uses sklearn.datasets.load_digits (1797 images, bundled, no download), split once with a
@@ -42,9 +40,6 @@ class DigitsTask(Task):
     """
 
     name = "digits"
-    readout = "last"
-    metric_name = "accuracy"
-    higher_is_better = True
     threshold = 0.9
     default_seq_len = PIXELS
     min_seq_len = PIXELS
@@ -89,24 +84,6 @@ class DigitsTask(Task):
             pick = torch.randperm(len(labels), generator=generator)[:batch_size]
             pick = pick.sort().values
         return images[pick].unsqueeze(-1), labels[pick]
-
-    def loss(self, out: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-        """Cross-entropy of the digit logits (B, 10)."""
-        return F.cross_entropy(out, y)
-
-    def metric(self, out: torch.Tensor, y: torch.Tensor) -> float:
-        """Classification accuracy."""
-        return accuracy(out, y)
-
-    @property
-    def baseline(self) -> float:
-        """0.1: ten (nearly) balanced classes."""
-        return 1.0 / self.output_size
-
-    @property
-    def baseline_loss(self) -> float:
-        """ln 10: cross-entropy of the uniform prediction."""
-        return math.log(self.output_size)
 
 
 class PermutedDigitsTask(DigitsTask):

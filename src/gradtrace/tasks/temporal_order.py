@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import math
 from typing import ClassVar
 
 import torch
-import torch.nn.functional as F
 
-from gradtrace.tasks.base import Split, Task, accuracy, check_batch_size, one_hot
+from gradtrace.tasks.base import ClassificationTask, Split, check_batch_size, one_hot
 
 # Symbols: distractors a, b, c, d; start B; end E; relevant X, Y (one-hot over 8 channels).
 _DISTRACTORS = 4
@@ -34,7 +32,7 @@ def windows(seq_len: int, symbols: int) -> list[tuple[int, int]]:
     return out
 
 
-class TemporalOrderTask(Task):
+class TemporalOrderTask(ClassificationTask):
     """Temporal order (Hochreiter & Schmidhuber 1997; Pascanu et al. 2013).
 
     A sequence starts with B and ends with E; in between are distractors a-d, except for
@@ -45,9 +43,6 @@ class TemporalOrderTask(Task):
     """
 
     name = "temporal_order"
-    readout = "last"
-    metric_name = "accuracy"
-    higher_is_better = True
     threshold = 0.99
     min_seq_len = 10
     options: ClassVar[dict[str, tuple[int, int, int]]] = {"symbols": (2, 2, 3)}
@@ -76,21 +71,3 @@ class TemporalOrderTask(Task):
         weights = 2 ** torch.arange(self.symbols - 1, -1, -1)
         y = (bits * weights).sum(dim=1)  # first relevant symbol is the most significant bit
         return one_hot(tokens, _CHANNELS), y
-
-    def loss(self, out: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-        """Cross-entropy of the class logits (B, classes)."""
-        return F.cross_entropy(out, y)
-
-    def metric(self, out: torch.Tensor, y: torch.Tensor) -> float:
-        """Classification accuracy."""
-        return accuracy(out, y)
-
-    @property
-    def baseline(self) -> float:
-        """1 / classes: the classes are equally likely."""
-        return 1.0 / self.classes
-
-    @property
-    def baseline_loss(self) -> float:
-        """ln(classes): cross-entropy of the uniform prediction."""
-        return math.log(self.classes)

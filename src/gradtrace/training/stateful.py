@@ -1,9 +1,7 @@
 """Running a model over one chunk of a sequence from a given hidden state (for truncated BPTT).
 
-A model whose forward takes ``state=`` and ``return_state=True`` is used as it is. gradtrace's
-RecurrentNet is run layer by layer here, with the same layers, dropout, residual connections
-and readout as its forward, plus an initial state per layer; a test checks that a chunk run from
-no state equals ``model(x)`` exactly, so the two cannot drift apart silently.
+A model runs in chunks when its forward takes ``state=`` and ``return_state=True`` (gradtrace's
+RecurrentNet does: one state per layer, h (B, H) or (h, c) for an LSTM, None = zeros).
 """
 
 from __future__ import annotations
@@ -26,9 +24,7 @@ def accepts_state(model: nn.Module) -> bool:
 
 def supports_chunks(model: nn.Module) -> bool:
     """Whether `forward_chunk` can run ``model`` (needed for truncated BPTT)."""
-    from gradtrace.models import RecurrentNet
-
-    return accepts_state(model) or isinstance(model, RecurrentNet)
+    return accepts_state(model)
 
 
 def forward_chunk(model: nn.Module, x: torch.Tensor, state: State) -> tuple[torch.Tensor, State]:
@@ -37,44 +33,9 @@ def forward_chunk(model: nn.Module, x: torch.Tensor, state: State) -> tuple[torc
     The output has the model's usual shape for this chunk: (B, O) from the chunk's last step
     for readout "last", (B, k, O) for readout "all".
     """
-    if accepts_state(model):
-        return model(x, state=state, return_state=True)
-    spec = model.spec
-    if spec.readout == "attention":
-        raise ValueError("readout 'attention' reads the whole sequence; it cannot run in chunks")
-    out, final = x, []
-    for index, layer in enumerate(model.layers):
-        inp = out if index == 0 else model.dropout(out)
-        start = None if state is None else state[index]
-        if model.backend == "fused":
-            h, last = _fused_layer(layer, inp, start)
-        else:
-            h, last = _loop_layer(layer, inp, start)
-        out = h + inp if spec.residual and index >= 1 else h  # (B, k, H)
-        final.append(last)
-    y = model.readout(out) if spec.readout == "all" else model.readout(out[:, -1])
-    return y, final
-
-
-def _fused_layer(layer: nn.Module, x: torch.Tensor, start: Any) -> tuple[torch.Tensor, Any]:
-    """A single-layer torch nn.RNN/LSTM/GRU (batch_first) from state h or (h, c) of (B, H)."""
-    if start is None:
-        h, last = layer(x)
-    elif isinstance(start, tuple):
-        h, last = layer(x, (start[0].unsqueeze(0), start[1].unsqueeze(0)))
-    else:
-        h, last = layer(x, start.unsqueeze(0))
-    if isinstance(last, tuple):
-        return h, (last[0].squeeze(0), last[1].squeeze(0))
-    return h, last.squeeze(0)
-
-
-def _loop_layer(cell: nn.Module, x: torch.Tensor, start: Any) -> tuple[torch.Tensor, Any]:
-    """A gradtrace cell called once per step (hooks see every step) from ``start``."""
-    projected = cell.input_projection(x)  # (B, k, G*H)
-    state = start
-    outputs = []
-    for t in range(x.shape[1]):
-        state = cell(x[:, t], state, input_proj=projected[:, t])
-        outputs.append(state[0] if isinstance(state, tuple) else state)
-    return torch.stack(outputs, dim=1), state
+    if not accepts_state(model):
+        raise TypeError(
+            f"{type(model).__name__}.forward takes no state= and return_state=; "
+            "it cannot run in chunks"
+        )
+    return model(x, state=state, return_state=True)
