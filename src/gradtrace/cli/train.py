@@ -76,7 +76,7 @@ _OPTION_OF: dict[str, str] = {
 @click.option("--eval-batch-size", type=int, default=512, show_default=True)
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--profiles/--no-profiles", default=True, show_default=True)
-@click.option("--threads", type=int, default=1, show_default=True, help="torch threads")
+@click.option("--threads", type=int, default=None, help="torch threads (default: torch's own)")
 @click.option("--device", default="auto", show_default=True, help="auto | cpu | cuda")
 @click.option("--json", "as_json", is_flag=True, help="print the record as JSON")
 @click.option("--out", type=click.Path(dir_okay=False), default=None, help="save record JSON")
