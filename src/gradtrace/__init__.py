@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import importlib
 import logging
-from typing import Any
+
+from gradtrace._lazy import lazy_getattr
 
 # A library logs but leaves handlers to the application; without this, Python's last-resort
 # handler would print every monitor alert a second time next to its warning.
@@ -30,9 +30,4 @@ _EXPORTS: dict[str, str] = {
 
 __all__ = ["__version__", *_EXPORTS]
 
-
-def __getattr__(name: str) -> Any:
-    module = _EXPORTS.get(name)
-    if module is None:
-        raise AttributeError(f"module 'gradtrace' has no attribute {name!r}")
-    return getattr(importlib.import_module(module), name)
+__getattr__ = lazy_getattr(__name__, _EXPORTS)

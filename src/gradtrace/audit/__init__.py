@@ -8,8 +8,7 @@ selected claim and stores the ``ClaimResult`` records beside the study results.
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from gradtrace._lazy import lazy_getattr
 
 _EXPORTS: dict[str, str] = {
     "Claim": "gradtrace.audit.claim",
@@ -31,9 +30,4 @@ _EXPORTS: dict[str, str] = {
 
 __all__ = list(_EXPORTS)
 
-
-def __getattr__(name: str) -> Any:
-    module = _EXPORTS.get(name)
-    if module is None:
-        raise AttributeError(f"module 'gradtrace.audit' has no attribute {name!r}")
-    return getattr(importlib.import_module(module), name)
+__getattr__ = lazy_getattr(__name__, _EXPORTS)

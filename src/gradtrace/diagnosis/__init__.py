@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from gradtrace._lazy import lazy_getattr
 
 # public name -> module that defines it; imported on first use so that importing one part
 # (e.g. the advice rules, which the monitor reuses) does not import matplotlib or the tracer.
@@ -32,9 +31,4 @@ _EXPORTS: dict[str, str] = {
 
 __all__ = list(_EXPORTS)
 
-
-def __getattr__(name: str) -> Any:
-    module = _EXPORTS.get(name)
-    if module is None:
-        raise AttributeError(f"module 'gradtrace.diagnosis' has no attribute {name!r}")
-    return getattr(importlib.import_module(module), name)
+__getattr__ = lazy_getattr(__name__, _EXPORTS)
