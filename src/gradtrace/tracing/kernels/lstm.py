@@ -42,12 +42,33 @@ def _gate_scale(like: torch.Tensor, hid: int) -> torch.Tensor:
     return scale
 
 
+def _chunk_steps(plan, hid: int) -> int:
+    """Steps whose backward factors are computed together (one step for packed sequences)."""
+    if not plan.uniform:
+        return 1
+    return max(1, min(plan.steps, (1 << 14) // (plan.batch * hid)))
+
+
+def _factors_(cols, tc, g, c_prev) -> None:
+    """Write the backward factors of a run of steps over their gate values in S (see above).
+
+    cols: the six (R, H) column blocks of S for the run's rows; tc = tanh(c), g and c_prev
+    (R, H) in the same row order.
+    """
+    f_o, f_i, o, i, f, s_g = cols
+    sigmoid_bw(tc, o, grad_input=f_o)
+    sigmoid_bw(g, i, grad_input=f_i)
+    tanh_bw(o, tc, grad_input=s_g)  # Q
+    sigmoid_bw(c_prev, f, grad_input=o)  # F_f
+    tanh_bw(i, g, grad_input=i)  # F_g
+
+
 class LSTMLayer(torch.autograd.Function):
     """(x (N, I), h0 (B, P), c0 (B, H), weights in torch's layout) -> (out (N, P), h_n, c_n)."""
 
     @staticmethod
     def forward(ctx, x, h0, c0, w_ih, w_hh, b_ih, b_hh, w_hr, plan, norms: StepNorms):
-        hid, proj = c0.shape[1], w_hr is not None
+        hid, proj, batch = c0.shape[1], w_hr is not None, plan.batch
         wi, wh = rotate(w_ih, 4, 1), rotate(w_hh, 4, 1)
         bias = None if b_ih is None else rotate(b_ih + b_hh, 4, 1)
         # one sigmoid covers all four gates: the g rows are doubled, g = 2*sigmoid(2a) - 1
@@ -57,48 +78,69 @@ class LSTMLayer(torch.autograd.Function):
         out = x.new_empty(plan.total, h0.shape[1])
         hraw = x.new_empty(plan.total, hid) if proj else None
         h_n, c_n = torch.empty_like(h0), torch.empty_like(c0)
-        tc_all, g_all = x.new_empty(plan.batch, hid), x.new_empty(plan.batch, hid)
-        c_all = (x.new_empty(plan.batch, hid), x.new_empty(plan.batch, hid))
-        minus_one = x.new_full((plan.batch, hid), -1.0)
-        cols = [plan.split(s[:, k * hid : (k + 1) * hid]) for k in range(6)]
+        # states of one chunk of k steps in flat (time) order: c has one slot more, for the
+        # c_prev of the chunk's first step (slot 0 forward, slot k reverse)
+        k = _chunk_steps(plan, hid)
+        c_buf = x.new_empty((k + 1) * batch, hid)
+        tc_buf, g_buf = x.new_empty(k * batch, hid), x.new_empty(k * batch, hid)
+        c_slots, tc_slots, g_slots = c_buf.split(batch), tc_buf.split(batch), g_buf.split(batch)
+        minus_one = x.new_full((batch, hid), -1.0)
+        gates = [plan.split(s[:, j * hid : (j + 1) * hid]) for j in range(2, 6)]  # o, i, f, g
         pre, outs = plan.split(s[:, 2 * hid :]), plan.split(out)
         hraws = plan.split(hraw) if proj else None
         wt = (wh * scale).t()
         wrt = w_hr.t() if proj else None
-        sizes = plan.sizes
-        n = sizes[plan.order[0]]
-        h = h0[:n]
-        c_all[0][:n].copy_(c0[:n])
-        for p, t in enumerate(plan.order):
-            if sizes[t] != n:  # packed: examples end (forward) or start (reverse) here
-                c_now, size = c_all[p & 1], sizes[t]
-                if size < n:
-                    h_n[size:n], c_n[size:n] = h[size:n], c_now[size:n]
-                    h = h[:size]
-                else:
-                    h = torch.cat([h, h0[n:size]])
-                    c_now[n:size] = c0[n:size]
-                n = size
-            tc, g, c_prev, c = tc_all[:n], g_all[:n], c_all[p & 1][:n], c_all[~p & 1][:n]
-            f_o, f_i, o, i, f, s_g = (col[t] for col in cols)  # o..s_g: the gates, in place
-            pre[t].addmm_(h, wt).sigmoid_()
-            torch.add(minus_one[:n], s_g, alpha=2.0, out=g)
-            torch.mul(f, c_prev, out=c)
-            c.addcmul_(i, g)
-            torch.tanh(c, out=tc)
-            if proj:
-                torch.mul(o, tc, out=hraws[t])
-                h = torch.mm(hraws[t], wrt, out=outs[t])
+        sizes, offsets, order, forward = plan.sizes, plan.offsets, plan.order, not plan.reverse
+        n = sizes[order[0]]
+        h, last = h0[:n], None  # last: slot of the latest c
+        for start in range(0, len(order), k):
+            steps = order[start : start + k]
+            lo, m = min(steps), len(steps)
+            first = 0 if forward else m  # slot of the c_prev of the chunk's first step
+            if last is None:
+                c_slots[first][:n].copy_(c0[:n])
             else:
-                h = torch.mul(o, tc, out=outs[t])
-            # factors, each written over a gate value no longer needed (f stays where it is)
-            sigmoid_bw(tc, o, grad_input=f_o)
-            sigmoid_bw(g, i, grad_input=f_i)
-            tanh_bw(o, tc, grad_input=s_g)  # Q
-            sigmoid_bw(c_prev, f, grad_input=o)  # F_f
-            tanh_bw(i, g, grad_input=i)  # F_g
+                c_slots[first][:n].copy_(c_slots[last][:n])
+            for t in steps:
+                j = t - lo
+                back, now = (j, j + 1) if forward else (j + 1, j)  # slots of c_prev, c
+                if sizes[t] != n:  # packed: examples end (forward) or start (reverse) here
+                    c_now, size = c_slots[back], sizes[t]
+                    if size < n:
+                        h_n[size:n], c_n[size:n] = h[size:n], c_now[size:n]
+                        h = h[:size]
+                    else:
+                        h = torch.cat([h, h0[n:size]])
+                        c_now[n:size] = c0[n:size]
+                    n = size
+                tc, g, c_prev, c, m1 = (
+                    tc_slots[j],
+                    g_slots[j],
+                    c_slots[back],
+                    c_slots[now],
+                    minus_one,
+                )
+                if n != batch:
+                    tc, g, c_prev, c, m1 = tc[:n], g[:n], c_prev[:n], c[:n], m1[:n]
+                o, i, f, s_g = (col[t] for col in gates)
+                pre[t].addmm_(h, wt).sigmoid_()
+                torch.add(m1, s_g, alpha=2.0, out=g)
+                torch.mul(f, c_prev, out=c)
+                c.addcmul_(i, g)
+                torch.add(c, c, out=tc).sigmoid_()  # tanh(c) = 2*sigmoid(2c) - 1, as g
+                torch.add(m1, tc, alpha=2.0, out=tc)
+                if proj:
+                    torch.mul(o, tc, out=hraws[t])
+                    h = torch.mm(hraws[t], wrt, out=outs[t])
+                else:
+                    h = torch.mul(o, tc, out=outs[t])
+            last = m if forward else 0
+            rows = offsets[lo + m - 1] + sizes[lo + m - 1] - offsets[lo]
+            cols = s[offsets[lo] : offsets[lo] + rows].split(hid, dim=1)
+            c_prev = c_buf[(0 if forward else batch) :][:rows]
+            _factors_(cols, tc_buf[:rows], g_buf[:rows], c_prev)
         h_n[:n] = h
-        c_n[:n] = c_all[len(plan.order) & 1][:n]
+        c_n[:n] = c_slots[last][:n]
         ctx.save_for_backward(s, out, hraw, x, h0, wi, wh, w_hr)
         ctx.plan, ctx.norms = plan, norms
         return out, h_n, c_n
