@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-import json
 import math
 import random
 import shutil
-import subprocess
 
 import pytest
 
 from gradtrace.simulate.formatting import format_log10, format_magnitude, format_value
+
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
 
 
 @pytest.mark.parametrize(
@@ -84,18 +84,24 @@ console.log(JSON.stringify(xs.map(formatValue)));
 """
 
 
-@pytest.mark.skipif(shutil.which("node") is None, reason="needs node to run the JavaScript port")
 def test_the_documented_javascript_port_prints_the_same_digits():
+    from playwright.sync_api import sync_playwright
+
     rng = random.Random(0)
     values = [1.125, 3.375, 999.5, 9.995, 1e-4, -0.000798, 5e-324, 1e300]
     for _ in range(3000):
         values.append(rng.uniform(0.3, 1.7) ** rng.randint(1, 120))
         values.append(rng.randint(1, 99999) / 2 ** rng.randint(0, 16))  # dyadic: exact ties
         values.append(10 ** rng.uniform(-30, 30) * rng.choice([1, -1]))
-    done = subprocess.run(
-        ["node", "-e", JS], input=json.dumps(values), capture_output=True, text=True, check=True
-    )
-    assert json.loads(done.stdout) == [format_value(v) for v in values]
+    port = JS.split("const xs")[0]
+    with sync_playwright() as p:  # the browser the web lab runs in (make test installs it)
+        browser = p.chromium.launch(executable_path=shutil.which("chromium"), args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page()
+            printed = page.evaluate(f"xs => {{ {port}; return xs.map(formatValue); }}", values)
+        finally:
+            browser.close()
+    assert printed == [format_value(v) for v in values]
 
 
 def test_docstring_carries_the_javascript_port_verbatim():
