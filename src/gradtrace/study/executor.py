@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import time
+from abc import ABC, abstractmethod
 from typing import Any, Self
 
 
-class Executor:
+class Executor(ABC):
     """Base of the executors: a clean exit closes, an exit by exception aborts.
 
     Subclasses implement ``close()`` (finish politely) and ``abort()`` (stop now).
@@ -21,13 +22,13 @@ class Executor:
         else:
             self.abort()
 
+    @abstractmethod
     def close(self) -> None:
         """Release the workers once every run has returned."""
-        raise NotImplementedError
 
+    @abstractmethod
     def abort(self) -> None:
         """Stop every worker now (runs in flight are lost; the caller marks them pending)."""
-        raise NotImplementedError
 
 
 def failed_outcome(error: str, *, started: float, worker: str) -> dict[str, Any]:
