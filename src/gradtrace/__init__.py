@@ -16,6 +16,10 @@ __version__ = "0.1.0"
 _EXPORTS: dict[str, str] = {
     "trace": "gradtrace.tracing",
     "GradientProfile": "gradtrace.tracing",
+    "mark": "gradtrace.tracing",
+    "mark_sequence": "gradtrace.tracing",
+    "recurrent_cell": "gradtrace.models.declare",
+    "CellDeclaration": "gradtrace.models.declare",
     "diagnose": "gradtrace.diagnosis",
     "Diagnosis": "gradtrace.diagnosis",
     "probe": "gradtrace.diagnosis",

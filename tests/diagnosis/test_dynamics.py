@@ -7,6 +7,7 @@ import pytest
 import torch
 from torch import nn
 
+import gradtrace
 from gradtrace.diagnosis.dynamics import LayerDynamics, lag_grid, layer_dynamics
 from gradtrace.diagnosis.jacobians import jacobians
 from gradtrace.diagnosis.recorder import record
@@ -16,10 +17,10 @@ from gradtrace.models.cells import make_cell
 F64 = torch.float64
 
 
+@gradtrace.recurrent_cell(kind="rnn")
 class LinearCell(nn.Module):
     """h_t = W_ih x_t + W_hh h_{t-1}: an RNN cell with the identity activation."""
 
-    gradtrace_kind = "rnn"
     activation = "identity"
 
     def __init__(self, weight_hh: torch.Tensor, input_size: int = 1) -> None:

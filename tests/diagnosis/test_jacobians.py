@@ -6,6 +6,7 @@ import pytest
 import torch
 from torch import nn
 
+import gradtrace
 from gradtrace.diagnosis.jacobians import factors, jacobians
 from gradtrace.diagnosis.recorder import record
 from gradtrace.diagnosis.replay import replay
@@ -167,9 +168,8 @@ def test_matrix_free_transpose_product_equals_the_dense_one(kind):
 
 
 def test_a_cell_whose_equations_differ_is_not_treated_as_exact():
+    @gradtrace.recurrent_cell(kind="rnn")
     class Doubling(nn.Module):
-        gradtrace_kind = "rnn"
-
         def __init__(self) -> None:
             super().__init__()
             self.hidden_size = 3

@@ -152,7 +152,7 @@ def test_run_cell_calls_the_cell_once_per_step_so_hooks_see_every_step():
 def test_cells_carry_the_protocol_attributes():
     for kind, gates in (("rnn", 1), ("lstm", 4), ("gru", 3)):
         cell = make_cell(kind, IN, H)
-        assert type(cell).gradtrace_kind == kind
+        assert type(cell).__gradtrace_cell__.kind == kind
         assert cell.weight_hh.shape == (gates * H, H) and cell.weight_ih.shape == (gates * H, IN)
         assert cell.hidden_size == H
     rnn = make_cell("rnn", IN, H, activation="sigmoid")

@@ -77,7 +77,7 @@ def test_a_cell_run_by_two_loops_in_one_pass_counts_every_call_as_a_step():
 
 def _retained_profile(model, x):
     """Per-cell-step g_t by retain_grad on every cell output (forward hooks), no trace."""
-    cells = [m for m in model.modules() if hasattr(type(m), "gradtrace_kind")]
+    cells = [m for m in model.modules() if hasattr(type(m), "__gradtrace_cell__")]
     outputs = {id(c): [] for c in cells}
 
     def keep(module, _inputs, output):

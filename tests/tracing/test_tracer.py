@@ -81,7 +81,7 @@ def test_the_model_is_restored_untouched_after_an_exception():
     before = _snapshot(model)
     with pytest.raises(ZeroDivisionError), gradtrace.trace(model):
         model(torch.randint(0, 20, (2, 5))).sum().backward()
-        assert "forward" in model.rnn.__dict__ and "forward" in cell.__dict__
+        assert "forward" in model.rnn.__dict__ and cell._forward_hooks
         raise ZeroDivisionError
     after = _snapshot(model)
     assert after[1:] == before[1:]
@@ -89,18 +89,21 @@ def test_the_model_is_restored_untouched_after_an_exception():
     assert type(model.rnn).forward is nn.LSTM.forward and "forward" not in model.rnn.__dict__
 
 
-def test_an_instance_forward_of_a_cell_is_put_back_on_exit():
+def test_a_cell_keeps_its_own_forward_and_only_gets_a_hook_that_goes_on_exit():
     cell = nn.RNNCell(2, 2)
     replaced = cell.forward  # a bound method stored on the instance, e.g. by a patching library
     cell.forward = replaced
     with gradtrace.trace(cell):
-        assert cell.forward is not replaced
-    assert cell.__dict__["forward"] is replaced
+        assert cell.forward is replaced and len(cell._forward_hooks) == 1
+    assert cell.__dict__["forward"] is replaced and not cell._forward_hooks
 
 
-def test_a_model_without_recurrent_layers_is_unsupported():
-    with pytest.raises(UnsupportedModel, match="no recurrent layer trace can follow"):
-        gradtrace.trace(nn.Sequential(nn.Linear(3, 4), nn.ReLU()))
+def test_a_model_without_recurrent_layers_or_marks_is_unsupported_with_the_ways_in():
+    model = nn.Sequential(nn.Linear(3, 4), nn.ReLU())
+    with gradtrace.trace(model) as tr:
+        model(torch.randn(2, 3)).sum().backward()
+    with pytest.raises(UnsupportedModel, match="no recurrent step .* gradtrace.mark"):
+        tr.profile
 
 
 def test_a_subclass_that_overrides_forward_is_named_as_unsupported():
@@ -120,8 +123,10 @@ def test_a_custom_recurrent_module_is_named_in_the_error():
             super().__init__()
             self.weight_hh = nn.Parameter(torch.zeros(3, 3))
 
-    with pytest.raises(UnsupportedModel, match=r"look recurrent.*\(MyGRU\)"):
-        gradtrace.trace(MyGRU())
+    with gradtrace.trace(MyGRU()) as tr:
+        pass
+    with pytest.raises(UnsupportedModel, match=r"look recurrent.*\(MyGRU\).*cells="):
+        tr.profile
 
 
 def test_tracing_a_model_twice_at_once_is_refused():

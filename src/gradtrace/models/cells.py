@@ -32,6 +32,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from gradtrace.errors import check_choice
+from gradtrace.models.declare import recurrent_cell
 
 ACTIVATIONS: tuple[str, ...] = ("tanh", "sigmoid", "relu", "leaky_relu", "prelu")
 
@@ -41,7 +42,6 @@ State = torch.Tensor | tuple[torch.Tensor, torch.Tensor] | None
 class _Cell(nn.Module):
     """Shared parameters and projections of the three cells."""
 
-    gradtrace_kind: ClassVar[str]
     num_gates: ClassVar[int]
 
     def __init__(
@@ -116,10 +116,10 @@ def _batched(forward: Callable) -> Callable:
     return wrapper
 
 
+@recurrent_cell(kind="rnn")
 class RNNCell(_Cell):
     """h_t = act(W_ih x_t + b_ih + W_hh h_{t-1} + b_hh) with a choice of activation."""
 
-    gradtrace_kind: ClassVar[str] = "rnn"
     num_gates: ClassVar[int] = 1
 
     def __init__(
@@ -174,10 +174,10 @@ class RNNCell(_Cell):
         return super().extra_repr() + f", activation={self.activation!r}"
 
 
+@recurrent_cell(kind="lstm")
 class LSTMCell(_Cell):
     """LSTM step, gates i, f, g, o: c_t = f*c + i*g, h_t = o*tanh(c_t) (LN(c_t) with layer norm)."""
 
-    gradtrace_kind: ClassVar[str] = "lstm"
     num_gates: ClassVar[int] = 4
     activation = None
 
@@ -206,10 +206,10 @@ class LSTMCell(_Cell):
         return o * torch.tanh(c_out), c_t
 
 
+@recurrent_cell(kind="gru")
 class GRUCell(_Cell):
     """GRU step, gates r, z, n: n = tanh(x_n + r*(h_n)), h_t = (1-z)*n + z*h (torch's form)."""
 
-    gradtrace_kind: ClassVar[str] = "gru"
     num_gates: ClassVar[int] = 3
     activation = None
 

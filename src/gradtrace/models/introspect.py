@@ -1,25 +1,29 @@
 """Find the recurrent modules and recurrent matrices inside any PyTorch model.
 
 Recognised: torch ``nn.RNN``/``nn.LSTM``/``nn.GRU`` (any ``num_layers``, bidirectional,
-``proj_size``), torch ``nn.RNNCell``/``nn.LSTMCell``/``nn.GRUCell``, and gradtrace cells (any
-module with a class attribute ``gradtrace_kind`` in {"rnn", "lstm", "gru"} and torch's cell
-parameter layout). Modules are listed in ``model.named_modules()`` order; a module reachable
-under two names is listed once, under its first name.
+``proj_size``), torch ``nn.RNNCell``/``nn.LSTMCell``/``nn.GRUCell``, and declared cells (a class
+decorated with ``gradtrace.recurrent_cell``, gradtrace's own cells among them, or a module named in
+a ``cells`` mapping; see ``models.declare``). A declared cell without a ``kind`` has kind "cell": it
+is traced and diagnosed through its own forward, and has no matrices here. Modules are listed in
+``model.named_modules()`` order; a module reachable under two names is listed once, under its first
+name.
 
 Matrix names: ``<path>.l<k>`` for layer k of a fused module and ``<path>.l<k>.reverse`` for its
-reverse direction; ``<path>`` for a cell. A module that is the model itself has the empty path;
-its matrices are then named after its kind ("lstm.l0") or "cell".
+reverse direction; ``<path>`` for a cell. A module that is the model itself has the empty path; its
+matrices are then named after its kind ("lstm.l0") or "cell".
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 import torch
 from torch import nn
 
-Kind = Literal["rnn", "lstm", "gru"]
+from gradtrace.models.declare import CellDeclaration, declaration_of
+
+Kind = Literal["rnn", "lstm", "gru", "cell"]
 Direction = Literal["forward", "reverse"]
 KINDS: tuple[str, ...] = ("rnn", "lstm", "gru")
 
@@ -51,6 +55,12 @@ class RecurrentModule:
     hidden_size: int
     proj_size: int  # 0 when there is no projection
     activation: str | None  # "tanh", "relu", ... for rnn; None for lstm / gru
+    declaration: CellDeclaration | None = None  # how to read a cell's state (cells only)
+
+    def select(self, output: object) -> tuple[torch.Tensor | None, torch.Tensor | None]:
+        """(h, c or None) in a cell's output (torch cells: h, or (h, c) for LSTMCell)."""
+        declared = self.declaration or CellDeclaration(kind=self.kind)
+        return declared.select(output)
 
 
 @dataclass(frozen=True)
@@ -93,17 +103,14 @@ class RecurrentMatrix:
         return tensor[index * self.hidden_size : (index + 1) * self.hidden_size]
 
 
-def _cell_kind(module: nn.Module) -> str | None:
-    kind = getattr(type(module), "gradtrace_kind", None)
-    if kind in KINDS:
-        return kind
+def _torch_cell_kind(module: nn.Module) -> str | None:
     for cls, torch_kind in _TORCH_CELLS:
         if isinstance(module, cls):
             return torch_kind
     return None
 
 
-def _describe(path: str, module: nn.Module) -> RecurrentModule | None:
+def _describe(path: str, module: nn.Module, cells: Any = None) -> RecurrentModule | None:
     if isinstance(module, nn.RNNBase) and module.mode in _FUSED_KIND:
         kind = _FUSED_KIND[module.mode]
         activation = None
@@ -120,9 +127,13 @@ def _describe(path: str, module: nn.Module) -> RecurrentModule | None:
             proj_size=int(getattr(module, "proj_size", 0) or 0),
             activation=activation,
         )
-    kind = _cell_kind(module)
-    if kind is None:
+    declaration = declaration_of(module, path, cells)
+    kind = _torch_cell_kind(module)
+    if declaration is not None and declaration.kind is not None:
+        kind = declaration.kind
+    if kind is None and declaration is None:
         return None
+    kind = kind or "cell"
     activation = None
     if kind == "rnn":
         activation = getattr(module, "activation", None) or getattr(module, "nonlinearity", "tanh")
@@ -133,17 +144,22 @@ def _describe(path: str, module: nn.Module) -> RecurrentModule | None:
         is_cell=True,
         num_layers=1,
         bidirectional=False,
-        hidden_size=int(module.hidden_size),
+        hidden_size=int(getattr(module, "hidden_size", 0) or 0),
         proj_size=0,
         activation=activation,
+        declaration=declaration,
     )
 
 
-def recurrent_modules(model: nn.Module) -> list[RecurrentModule]:
-    """Every fused recurrent module, torch cell and gradtrace cell in ``model``, in module order."""
+def recurrent_modules(model: nn.Module, cells: Any = None) -> list[RecurrentModule]:
+    """Every fused recurrent module, torch cell and declared cell in ``model``, in module order.
+
+    ``cells``: a mapping {class | module | path: selector | None | CellDeclaration} declaring
+    more cells (see ``gradtrace.models.declare``).
+    """
     found = []
     for path, module in model.named_modules():
-        described = _describe(path, module)
+        described = _describe(path, module, cells)
         if described is not None:
             found.append(described)
     return found
@@ -151,6 +167,8 @@ def recurrent_modules(model: nn.Module) -> list[RecurrentModule]:
 
 def _matrices_of(entry: RecurrentModule) -> list[RecurrentMatrix]:
     module = entry.module
+    if entry.kind == "cell" or (entry.is_cell and not hasattr(module, "weight_hh")):
+        return []  # a cell without torch's layout: diagnosed through its own forward
     if entry.is_cell:
         name = entry.path or "cell"
         return [
@@ -199,6 +217,6 @@ def _matrices_of(entry: RecurrentModule) -> list[RecurrentMatrix]:
     return matrices
 
 
-def recurrent_matrices(model: nn.Module) -> list[RecurrentMatrix]:
+def recurrent_matrices(model: nn.Module, cells: Any = None) -> list[RecurrentMatrix]:
     """Every recurrent layer and direction of ``model`` with its matrices (see module docstring)."""
-    return [matrix for entry in recurrent_modules(model) for matrix in _matrices_of(entry)]
+    return [matrix for entry in recurrent_modules(model, cells) for matrix in _matrices_of(entry)]

@@ -1,29 +1,31 @@
-"""Trace one-step cells (torch nn.RNNCell / LSTMCell / GRUCell, gradtrace cells) in a user's loop.
+"""Per-step records of cells and marks: a tensor hook on each h_t (and c_t) stores its norms.
 
-While a trace is active the cell's ``forward`` is a wrapper that calls the cell's own forward
-and registers a tensor hook on the returned h_t (and c_t): autograd calls it once with the total
-gradient of that tensor (every use of h_t summed), and the hook stores the per-example L2 norms
-(B,). Every call of the cell is one step, in call order: a cell run by several loops in one
-forward pass (say an encoder loop and a decoder loop) yields the concatenation of their steps.
-A new pass starts with the first call after a backward (see ``tracer``); steps from calls of the
-traced model that no backward reached are left out.
+A cell (torch nn.RNNCell / LSTMCell / GRUCell, or a declared cell, see ``models.declare``) is
+observed by a forward hook: the cell's own forward runs unchanged, and the hook registers a
+tensor hook on the state it returned. Autograd calls that hook once with the total gradient of
+the tensor (every use of h_t summed), and it stores the per-example L2 norms (B,). Every call is
+one step, in call order: a cell run by several loops in one pass (an encoder loop, then a
+decoder loop) yields the concatenation of their steps. ``gradtrace.mark`` adds steps the same
+way; ``gradtrace.mark_sequence`` adds all the steps of one tensor at once (``SequenceSteps``).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from functools import partial
-from typing import Any
 
 import numpy as np
 import torch
-from torch import nn
 
-from gradtrace.errors import UnsupportedModel
+
+def example_norms(grad: torch.Tensor) -> torch.Tensor:
+    """Per-example L2 norm of a step's gradient: (B,) over the trailing dims, () unbatched."""
+    if grad.dim() <= 1:
+        return torch.linalg.vector_norm(grad)
+    return torch.linalg.vector_norm(grad.reshape(grad.shape[0], -1), dim=1)
 
 
 class CellSteps:
-    """Per-step norms of one cell in one pass: lists of (B,) tensors, None until hooked.
+    """Per-step norms of one cell (or mark) in one pass: lists of (B,) tensors, None until hooked.
 
     Each step carries the segment (call of the traced model) it ran in; steps of a segment that
     no backward reached (say a validation forward without torch.no_grad()) are left out.
@@ -35,6 +37,7 @@ class CellSteps:
         self.c: list[torch.Tensor | None] = []
         self.segments: list[int] = []
         self.reached: set[int] = set()
+        self.has_c = False
 
     @property
     def filled(self) -> bool:
@@ -50,52 +53,59 @@ class CellSteps:
         if h.requires_grad:
             h.register_hook(partial(self._store, self.h, index))
         if c is not None and self.cell_state and c.requires_grad:
+            self.has_c = True
             c.register_hook(partial(self._store, self.c, index))
 
     def _store(self, store: list, index: int, grad: torch.Tensor) -> None:
-        store[index] = torch.linalg.vector_norm(grad, dim=-1)  # (B,) or () unbatched
+        store[index] = example_norms(grad.detach())
         self.reached.add(self.segments[index])
 
     def per_step(self, which: str = "h") -> np.ndarray | None:
         """(T,) mean norm per step (0 where no gradient reached the step); None if not recorded."""
         store = self.h if which == "h" else self.c
         kept = [n for n, seg in zip(store, self.segments, strict=True) if seg in self.reached]
-        if which == "c" and all(norm is None for norm in kept):
+        if which == "c" and (not self.has_c or all(norm is None for norm in kept)):
             return None
         means = [torch.zeros(()) if norm is None else norm.mean().cpu() for norm in kept]
         return torch.stack(means).double().numpy() if means else np.zeros(0)
 
+    def tensors(self) -> list[torch.Tensor]:
+        """The norm tensors held."""
+        return [t for t in (*self.h, *self.c) if t is not None]
 
-class CellForward:
-    """Replacement ``forward`` of a cell: the cell's own forward, plus hooks on h_t and c_t."""
 
-    def __init__(
-        self, module: nn.Module, kind: str, record: Callable[[Any, Any], None], path: str
-    ) -> None:
-        self.module = module
-        self.kind = kind
-        self.record = record  # (h, c | None) -> None: adds a step to the current pass
-        self.path = path
-        self.original = module.__dict__.get("forward") or type(module).forward.__get__(module)
+class SequenceSteps:
+    """Per-step norms of tensors marked with ``mark_sequence``: one (T_i,) record per call."""
 
-    def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        result = self.original(*args, **kwargs)
-        if not torch.is_grad_enabled():
-            return result
-        if self.kind == "lstm":
-            if not (isinstance(result, tuple) and len(result) == 2):
-                raise UnsupportedModel(self._bad_output(result, "a tuple (h, c)"))
-            h, c = result
-        else:
-            h, c = result, None
-        if not isinstance(h, torch.Tensor):
-            raise UnsupportedModel(self._bad_output(result, "a tensor h"))
-        self.record(h, c)
-        return result
+    def __init__(self) -> None:
+        self.calls: list[torch.Tensor | None] = []
+        self.segments: list[int] = []
+        self.reached: set[int] = set()
 
-    def _bad_output(self, result: Any, expected: str) -> str:
-        name = type(self.module).__name__
-        return (
-            f"trace: cell {self.path or '(the model)'} ({name}) returned "
-            f"{type(result).__name__}; a {self.kind} cell must return {expected}"
-        )
+    @property
+    def filled(self) -> bool:
+        """Whether a backward has reached any call."""
+        return bool(self.reached)
+
+    def add(self, b: torch.Tensor, time_dim: int, batch_dim: int, segment: int) -> None:
+        """Record all steps of ``b``; their gradients arrive in backward."""
+        index = len(self.calls)
+        self.calls.append(None)
+        self.segments.append(segment)
+        b.register_hook(partial(self._store, index, time_dim, batch_dim))
+
+    def _store(self, index: int, time_dim: int, batch_dim: int, grad: torch.Tensor) -> None:
+        moved = grad.detach().movedim((time_dim, batch_dim), (0, 1))  # (T, B, ...)
+        flat = moved.reshape(moved.shape[0], moved.shape[1], -1)
+        self.calls[index] = torch.linalg.vector_norm(flat, dim=2).mean(dim=1)  # (T,)
+        self.reached.add(self.segments[index])
+
+    def per_step(self) -> np.ndarray:
+        """(T,) mean norm per step over the calls a backward reached, concatenated in order."""
+        kept = [n for n, seg in zip(self.calls, self.segments, strict=True) if seg in self.reached]
+        parts = [n.detach().double().cpu().numpy() for n in kept if n is not None]
+        return np.concatenate(parts) if parts else np.zeros(0)
+
+    def tensors(self) -> list[torch.Tensor]:
+        """The norm tensors held."""
+        return [t for t in self.calls if t is not None]
