@@ -157,14 +157,14 @@ def test_bad_input_is_refused_with_one_line_naming_it():
         diagnose("not a model", _noise(1, 5))
     with pytest.raises(UnsupportedModel, match="no recurrent layer"):
         diagnose(nn.Linear(1, 1), _noise(1, 5))
-    with pytest.raises(InvalidValue, match=r"^inputs: "):
-        diagnose(model, torch.ones(1, 5, 1, dtype=torch.long))
+    with pytest.raises(InvalidValue, match=r"^forward: "):
+        diagnose(model, _noise(1, 5), forward="model(x)")
     with pytest.raises(InvalidValue, match=r"^eps: 2"):
         diagnose(model, _noise(1, 5), eps=2)
     with pytest.raises(InvalidValue, match=r"^k: 0"):
         diagnose(model, _noise(1, 5), k=0)
     with pytest.raises(InvalidValue, match=r"^loss_fn: "):
-        diagnose(model, _noise(2, 5), loss_fn=lambda out: out)
+        diagnose(model, _noise(2, 5), loss_fn=lambda out, batch: out)
 
 
 def test_non_finite_weights_give_a_non_finite_verdict_not_a_crash():
@@ -177,7 +177,7 @@ def test_non_finite_weights_give_a_non_finite_verdict_not_a_crash():
     json.dumps(found.to_dict(), allow_nan=False)
 
 
-def test_a_reverse_direction_the_last_step_loss_never_reaches_does_not_set_the_verdict():
+def test_a_reverse_direction_is_measured_from_its_own_final_state_and_a_loss_that_skips_it_is_not_judged():
     class Bidirectional(nn.Module):
         def __init__(self) -> None:
             super().__init__()
@@ -188,7 +188,14 @@ def test_a_reverse_direction_the_last_step_loss_never_reaches_does_not_set_the_v
             return self.head(self.gru(x)[0])
 
     torch.manual_seed(0)
-    found = diagnose(Bidirectional().double(), _noise(3, 20, 2))
+    model, x = Bidirectional().double(), _noise(3, 20, 2)
+    found = diagnose(model, x)  # default loss: both directions' final states
+    assert np.all(np.isfinite(found.profile.layer("gru.l0.reverse").relative))
+
+    def last_output(out, batch):
+        return out[:, -1].sum()
+
+    found = diagnose(model, x, loss_fn=last_output, signal=False)
     reverse = found.profile.layer("gru.l0.reverse")
     assert not np.all(np.isfinite(reverse.relative))  # no gradient at its reference step
     assert found.verdict == found.profile.layer("gru.l0").verdict(1e-3) != "non-finite"

@@ -20,6 +20,7 @@ from torch import nn
 
 from gradtrace.diagnosis.advice import Recommendation, num, overall_verdict, recommend
 from gradtrace.diagnosis.dynamics import LayerDynamics, layer_dynamics
+from gradtrace.diagnosis.generic import generic_dynamics, generic_runs, generic_spectrum
 from gradtrace.diagnosis.health import (
     SATURATION_THRESHOLD,
     Health,
@@ -31,7 +32,8 @@ from gradtrace.diagnosis.replay import replay
 from gradtrace.diagnosis.spectrum import MatrixSpectrum, spectra
 from gradtrace.errors import InvalidValue, UnsupportedModel, check
 from gradtrace.flow import DEFAULT_EPS
-from gradtrace.models.introspect import recurrent_modules
+from gradtrace.models.declare import check_cells
+from gradtrace.models.introspect import RecurrentModule, recurrent_modules
 
 
 @dataclass
@@ -51,6 +53,10 @@ class Diagnosis:
     health: Health = field(default_factory=Health)
     recommendations: list[Recommendation] = field(default_factory=list)
     timings: dict[str, float] = field(default_factory=dict)  # seconds: trace, dynamics, rest
+    loss_used: str = ""  # which loss the profile is the gradient of
+    verdict_basis: str = ""  # what the verdict rests on
+    signal_profile: Any = None  # GradientProfile of one late loss term (None: same as profile)
+    not_computed: dict[str, str] = field(default_factory=dict)  # part -> why it is missing
 
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON-able values (non-finite floats become None)."""
@@ -66,6 +72,12 @@ class Diagnosis:
                 "health": self.health.to_dict(),
                 "recommendations": [r.to_dict() for r in self.recommendations],
                 "timings": dict(self.timings),
+                "loss_used": self.loss_used,
+                "verdict_basis": self.verdict_basis,
+                "signal_profile": None
+                if self.signal_profile is None
+                else self.signal_profile.to_dict(),
+                "not_computed": dict(self.not_computed),
             }
         )
 
@@ -85,11 +97,21 @@ class Diagnosis:
             health=Health.from_dict(data.get("health", {})),
             recommendations=[Recommendation.from_dict(r) for r in data.get("recommendations", [])],
             timings=dict(data.get("timings", {})),
+            loss_used=str(data.get("loss_used", "")),
+            verdict_basis=str(data.get("verdict_basis", "")),
+            signal_profile=None
+            if data.get("signal_profile") is None
+            else GradientProfile.from_dict(data["signal_profile"]),
+            not_computed={str(k): str(v) for k, v in (data.get("not_computed") or {}).items()},
         )
 
     def summary(self) -> str:
         """A few lines of plain text: verdict, horizon, spectra, exponents, health, advice."""
         lines = [f"verdict: {self.verdict} (T = {self.seq_len}, eps = {num(self.eps)})"]
+        if self.verdict_basis:
+            lines.append(f"  based on: {self.verdict_basis}")
+        if self.loss_used:
+            lines.append(f"  loss: {self.loss_used}")
         for layer in self.profile.layers:
             h = layer.horizon(self.eps)
             reach = f"horizon {h}" if h is not None else "horizon beyond T"
@@ -114,6 +136,7 @@ class Diagnosis:
                 parts.append(f"{num(100 * h.dead)}% dead")
             parts += [f"{gate} gate {num(v)}" for gate, v in h.gate_means.items()]
             lines.append(f"  {h.name}: " + ", ".join(parts))
+        lines += [f"  not computed: {part}: {why}" for part, why in self.not_computed.items()]
         lines += [f"advice [{r.code}] {r.finding}: {r.advice}" for r in self.recommendations]
         if not self.recommendations:
             lines.append("advice: none (the gradient reaches every step)")
@@ -121,10 +144,10 @@ class Diagnosis:
 
 
 def default_loss(output: Any, model: nn.Module) -> torch.Tensor:
-    """Sum over output dims of the last step's output, summed over the batch, / batch size.
+    """The old output-based loss, kept for callers: the last step of a (B, T, O) output.
 
-    A 3-d output is read as (B, T, O) (as (T, B, O) when ``model`` itself is an nn.RNNBase
-    without batch_first); a 2-d output as (B, O); a tuple output uses its first element.
+    diagnose() no longer uses it: its default loss reads the recurrent modules' own final
+    states (see ``LastStates``), so the time and batch axes never come from the output's shape.
     """
     out = output[0] if isinstance(output, tuple | list) else output
     if not isinstance(out, torch.Tensor):
@@ -136,25 +159,106 @@ def default_loss(output: Any, model: nn.Module) -> torch.Tensor:
     return out.sum() / batch
 
 
+class LastStates:
+    """Keeps the final hidden state of the recurrent module called last in a forward pass.
+
+    Fused modules give h_n of their top layer (every direction; packed sequences: each
+    example's own last step); cells give the state of their last call. Read off the modules'
+    own outputs, so the time and batch axes are the modules' (batch_first, packing), never a
+    guess from the model's output.
+    """
+
+    def __init__(self, entries: list[RecurrentModule]) -> None:
+        self.entries = entries
+        self.state: torch.Tensor | None = None
+        self.batch = 1
+        self.where = ""
+        self._handles: list[Any] = []
+
+    def __enter__(self) -> LastStates:
+        for entry in self.entries:
+            self._handles.append(entry.module.register_forward_hook(self._hook(entry)))
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        while self._handles:
+            self._handles.pop().remove()
+
+    def _hook(self, entry: RecurrentModule) -> Callable:
+        def hook(module: nn.Module, args: Any, output: Any) -> None:
+            if entry.is_cell:
+                h, _ = entry.select(output)
+                if h is None:
+                    return
+                self.state, self.batch = h, int(h.shape[0]) if h.dim() >= 2 else 1
+            else:
+                h_n = output[1][0] if isinstance(output[1], tuple) else output[1]
+                directions = 2 if module.bidirectional else 1
+                self.state = h_n[-directions:]  # (D, B, P) or (D, P) unbatched
+                self.batch = int(h_n.shape[1]) if h_n.dim() == 3 else 1
+            self.where = entry.path or type(module).__name__
+
+        return hook
+
+    def loss(self) -> torch.Tensor:
+        """Sum of the final state over units, averaged over the batch."""
+        if self.state is None:
+            raise UnsupportedModel(
+                "diagnose: no recurrent module returned a state in the forward pass; pass "
+                "loss_fn=... or declare the cell (gradtrace.recurrent_cell)"
+            )
+        return self.state.sum() / self.batch
+
+    def describe(self) -> str:
+        """Which loss this is, in words."""
+        return (
+            f"default: the final hidden state of {self.where} (its last step, read from the "
+            "module itself), summed over units and averaged over the batch"
+        )
+
+
+def _caller(model: nn.Module, batch: Any, forward: Callable | None) -> Callable[[], Any]:
+    """How to run the model on the batch: forward(model, batch), or by the batch's type."""
+    if forward is not None:
+        return lambda: forward(model, batch)
+    if isinstance(batch, dict):
+        return lambda: model(**batch)
+    if isinstance(batch, tuple | list):
+        return lambda: model(*batch)
+    return lambda: model(batch)
+
+
 def diagnose(
     model: nn.Module,
-    inputs: torch.Tensor,
+    batch: Any,
     *,
     loss_fn: Callable[..., torch.Tensor] | None = None,
+    forward: Callable[[nn.Module, Any], Any] | None = None,
     targets: Any = None,
+    cells: Any = None,
+    signal: bool | None = None,
     eps: float = DEFAULT_EPS,
     k: int | None = None,
     examples: int = 1,
     products: bool = True,
     saturation_threshold: float = SATURATION_THRESHOLD,
 ) -> Diagnosis:
-    """Measure how gradients flow through ``model`` on ``inputs`` and say what to change.
+    """Measure how gradients flow through ``model`` on ``batch`` and say what to change.
 
     Args:
-        model: any module with torch nn.RNN/LSTM/GRU, torch cells or gradtrace cells inside.
-        inputs: one batch, as the model takes it.
-        loss_fn: ``loss_fn(output, targets)`` (``loss_fn(output)`` without targets); default
-            ``default_loss``: the last step's outputs summed, averaged over the batch.
+        model: any module with torch nn.RNN/LSTM/GRU, torch cells or declared cells inside (a
+            container of several models too).
+        batch: what the model takes: a tensor of any dtype (token ids too), a tuple of
+            positional arguments or a dict of keyword arguments; anything with ``forward``.
+        loss_fn: ``loss_fn(output, batch)`` -> scalar (``loss_fn(output, targets)`` when
+            ``targets`` is given). Default: the final hidden state of the last recurrent module
+            called, summed and averaged over the batch (one late loss term).
+        forward: ``forward(model, batch)`` -> output, for any other way of calling the model.
+        cells: more one-step cells, as for ``gradtrace.trace``.
+        signal: also trace the gradient of one late loss term (the final state) and rest the
+            verdict on it. Default: whenever ``loss_fn`` is given, since a per-step loss (a
+            language model's) keeps the total dL/dh_t from decaying however fast the recurrence
+            forgets.
         eps: horizon threshold on r_k.
         k: Lyapunov exponents per layer (default min(H, 8)).
         examples: examples for Jacobians, Lyapunov exponents and product norms.
@@ -163,29 +267,54 @@ def diagnose(
     """
     from gradtrace.tracing import trace
 
-    _validate(model, inputs, loss_fn, eps, k, examples, saturation_threshold)
+    entries = _validate(model, loss_fn, forward, cells, eps, k, examples, saturation_threshold)
+    run = _caller(model, batch, forward)
+    signal = loss_fn is not None if signal is None else signal
     started = time.perf_counter()
     params = [p for p in model.parameters() if p.requires_grad]
     saved = [p.grad for p in params]  # the caller's gradients come back untouched
-    try:
-        for p in params:
-            p.grad = None
-        with record(model) as recording, trace(model) as tracer:
-            output = model(inputs)
-            loss = _loss(output, model, loss_fn, targets)
-            loss.backward()
-        grads = [p.grad for p in params if p.grad is not None]
-        subnormal_grads = subnormal_fraction(grads)
-    finally:
-        for p, grad in zip(params, saved, strict=True):
-            p.grad = grad
-    profile = tracer.profile
-    if recording.missing(recurrent_modules(model)):  # tracing may route around a module
-        with torch.no_grad(), record(model) as recording:
-            model(inputs)
+    devices = sorted({p.device.index for p in params if p.device.type == "cuda"})
+    signal_profile, last = None, LastStates(entries)
+    with torch.random.fork_rng(devices=devices):  # the caller's generator is untouched
+        rng = torch.get_rng_state()
+        try:
+            for p in params:
+                p.grad = None
+            with record(model, cells) as recording, trace(model, cells=cells) as tracer, last:
+                output = run()
+                loss = _loss(output, batch, loss_fn, targets, last)
+                loss.backward()
+            grads = [p.grad for p in params if p.grad is not None]
+            subnormal_grads = subnormal_fraction(grads)
+            profile = tracer.profile
+            if signal:  # the same forward again (same dropout masks): one late loss term
+                torch.set_rng_state(rng)
+                with trace(model, cells=cells) as signal_tracer, LastStates(entries) as late:
+                    run()
+                    late.loss().backward()
+                signal_profile = signal_tracer.profile
+        finally:
+            for p, grad in zip(params, saved, strict=True):
+                p.grad = grad
+        if recording.missing(entries):  # tracing may route around a module
+            torch.set_rng_state(rng)
+            with torch.no_grad(), record(model, cells) as recording:
+                run()
     traced = time.perf_counter()
-    runs = replay(model, recording)
+    runs = replay(model, recording, cells=cells)
     lyapunov = [layer_dynamics(r, k=k, examples=examples, products=products) for r in runs]
+    not_computed: dict[str, str] = {}
+    found = spectra(model, cells=cells)
+    for generic in generic_runs(model, recording, cells):
+        if generic.why is not None:
+            for part in ("lyapunov", "spectra"):
+                not_computed[f"{part}: {generic.name}"] = generic.why
+        else:
+            lyapunov.append(generic_dynamics(generic, k=k, examples=examples))
+            found.append(generic_spectrum(generic))
+        not_computed[f"health: {generic.name}"] = (
+            "a declared cell without a kind: its activations and gates are not known"
+        )
     dynamic = time.perf_counter()
     dtype = params[0].dtype if params else torch.float32
     health = Health(
@@ -197,12 +326,19 @@ def diagnose(
             for layer in profile.layers
         ),
     )
-    found = spectra(model)
+    judged = signal_profile if signal_profile is not None else profile
     seq_len = max((int(layer.seq_len) for layer in profile.layers), default=0)
-    advice = recommend(profile=profile, spectra=found, health=health, seq_len=seq_len, eps=eps)
+    advice = recommend(profile=judged, spectra=found, health=health, seq_len=seq_len, eps=eps)
     finished = time.perf_counter()
+    loss_used = last.describe() if loss_fn is None else "the loss_fn given, on this batch"
+    basis = (
+        f"the gradient of one late loss term (the final state of {last.where}) "
+        "with respect to every earlier state: what carries signal across time"
+        if signal_profile is not None or loss_fn is None
+        else "the gradient profile of the loss given"
+    )
     return Diagnosis(
-        verdict=overall_verdict(profile, eps),
+        verdict=overall_verdict(judged, eps),
         seq_len=seq_len,
         eps=eps,
         loss=float(loss.detach()),
@@ -216,34 +352,36 @@ def diagnose(
             "dynamics": dynamic - traced,
             "rest": finished - dynamic,
         },
+        loss_used=loss_used,
+        verdict_basis=basis,
+        signal_profile=signal_profile,
+        not_computed=not_computed,
     )
 
 
-def _validate(model, inputs, loss_fn, eps, k, examples, threshold) -> None:
+def _validate(model, loss_fn, forward, cells, eps, k, examples, threshold) -> list:
     check(isinstance(model, nn.Module), "model", type(model).__name__, "a torch.nn.Module")
-    if not recurrent_modules(model):
+    check_cells(model, cells)
+    entries = recurrent_modules(model, cells)
+    if not entries:
         raise UnsupportedModel(
-            f"{type(model).__name__} has no recurrent layer "
-            "(nn.RNN/LSTM/GRU, a torch cell or a gradtrace cell)"
+            f"{type(model).__name__} has no recurrent layer (nn.RNN/LSTM/GRU, a torch cell or "
+            "a cell declared with gradtrace.recurrent_cell or cells={...})"
         )
-    check(
-        isinstance(inputs, torch.Tensor) and inputs.is_floating_point(),
-        "inputs",
-        type(inputs).__name__ if not isinstance(inputs, torch.Tensor) else inputs.dtype,
-        "a floating-point tensor",
-    )
     check(loss_fn is None or callable(loss_fn), "loss_fn", loss_fn, "a callable or None")
+    check(forward is None or callable(forward), "forward", forward, "a callable or None")
     check(isinstance(eps, int | float) and 0 < eps < 1, "eps", eps, "a number in (0, 1)")
     check(k is None or (isinstance(k, int) and k >= 1), "k", k, "an integer >= 1 or None")
     check(isinstance(examples, int) and examples >= 1, "examples", examples, "an integer >= 1")
     check(0 < threshold < 1, "saturation_threshold", threshold, "a number in (0, 1)")
+    return entries
 
 
-def _loss(output, model, loss_fn, targets) -> torch.Tensor:
+def _loss(output, batch, loss_fn, targets, last: LastStates) -> torch.Tensor:
     if loss_fn is None:
-        loss = default_loss(output, model)
+        loss = last.loss()
     else:
-        loss = loss_fn(output, targets) if targets is not None else loss_fn(output)
+        loss = loss_fn(output, targets if targets is not None else batch)
     if not isinstance(loss, torch.Tensor) or loss.numel() != 1:
         raise InvalidValue("loss_fn", getattr(loss, "shape", loss), "must return a scalar tensor")
     return loss.reshape(())

@@ -25,6 +25,8 @@ class CellCall:
     state: Any  # None | h (B, H) | (h, c)
     input_proj: torch.Tensor | None  # (B, G*H) precomputed W_ih x + b_ih
     output: Any  # h (B, H) | (h, c)
+    args: tuple = ()  # the call's positional arguments, detached (declared cells)
+    kwargs: dict | None = None  # and its keyword arguments
 
 
 @dataclass
@@ -61,8 +63,8 @@ def _longest(module: nn.Module, packed: PackedSequence, hx: Any) -> tuple[torch.
 
 
 @contextmanager
-def record(model: nn.Module) -> Iterator[Recording]:
-    """Hook every recurrent module of ``model``; the hooks are removed when the block ends."""
+def record(model: nn.Module, cells: Any = None) -> Iterator[Recording]:
+    """Hook every recurrent module of ``model`` (and declared ``cells``); removed on exit."""
     recording = Recording()
     handles = []
 
@@ -84,12 +86,14 @@ def record(model: nn.Module) -> Iterator[Recording]:
             state = args[1] if len(args) > 1 else kwargs.get("state", kwargs.get("hx"))
             call = CellCall(_detach(x), _detach(state), _detach(kwargs.get("input_proj")), None)
             call.output = _detach(output)
+            call.args = _detach(args)
+            call.kwargs = {k: _detach(v) for k, v in kwargs.items()}
             recording.cells.setdefault(path, []).append(call)
 
         return hook
 
     try:
-        for entry in recurrent_modules(model):
+        for entry in recurrent_modules(model, cells):
             if entry.is_cell:
                 handles.append(
                     entry.module.register_forward_hook(cell_hook(entry.path), with_kwargs=True)

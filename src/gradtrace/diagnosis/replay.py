@@ -241,16 +241,20 @@ def _close(a: torch.Tensor, b: torch.Tensor) -> bool:
     return bool(torch.allclose(a, b, rtol=1e-4, atol=1e-5 * max(1.0, scale)))
 
 
-def replay(model: nn.Module, recording: Recording, *, batch: int | None = None) -> list[LayerRun]:
+def replay(
+    model: nn.Module, recording: Recording, *, batch: int | None = None, cells=None
+) -> list[LayerRun]:
     """Every recorded layer and direction of ``model`` replayed in float64.
 
     Each module is replayed on its first examples, as many as ``health_batch`` allows (and at
     most ``batch``), the same examples for every layer of the module.
     """
-    matrices = recurrent_matrices(model)
+    matrices = recurrent_matrices(model, cells)
     runs = []
-    for entry in recurrent_modules(model):
+    for entry in recurrent_modules(model, cells):
         own = [m for m in matrices if m.module is entry.module and m.path == entry.path]
+        if entry.is_cell and not own:
+            continue  # a declared cell without torch's layout: see diagnosis.generic
         width = len(own[0].gates) * entry.hidden_size if own else 1
         if entry.is_cell:
             calls = recording.cells.get(entry.path)

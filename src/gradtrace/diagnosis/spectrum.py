@@ -81,10 +81,10 @@ def matrix_spectrum(weight: torch.Tensor | np.ndarray) -> tuple[float, float, np
     return radius, singular, eigenvalues
 
 
-def spectra(model: nn.Module, *, eigenvalues: bool = True) -> list[MatrixSpectrum]:
+def spectra(model: nn.Module, *, eigenvalues: bool = True, cells=None) -> list[MatrixSpectrum]:
     """Spectrum of every recurrent matrix of ``model``, per gate block for LSTM and GRU."""
     found = []
-    for matrix in recurrent_matrices(model):
+    for matrix in recurrent_matrices(model, cells):
         for gate, block in effective_blocks(matrix).items():
             radius, singular, values = matrix_spectrum(block)
             pairs = [[float(v.real), float(v.imag)] for v in values] if eigenvalues else []
