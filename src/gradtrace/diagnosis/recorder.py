@@ -63,8 +63,14 @@ def _longest(module: nn.Module, packed: PackedSequence, hx: Any) -> tuple[torch.
 
 
 @contextmanager
-def record(model: nn.Module, cells: Any = None) -> Iterator[Recording]:
-    """Hook every recurrent module of ``model`` (and declared ``cells``); removed on exit."""
+def record(
+    model: nn.Module, cells: Any = None, *, global_hooks: bool = False
+) -> Iterator[Recording]:
+    """Hook every recurrent module of ``model`` (and declared ``cells``); removed on exit.
+
+    ``global_hooks``: use torch's global module hooks (filtered to these modules) instead of
+    hooks on the modules, so that nothing is stored on the model while recording.
+    """
     recording = Recording()
     handles = []
 
@@ -92,8 +98,29 @@ def record(model: nn.Module, cells: Any = None) -> Iterator[Recording]:
 
         return hook
 
+    entries = recurrent_modules(model, cells)
+    if global_hooks:
+        by_id = {id(e.module): e for e in entries}
+
+        def dispatch(module: nn.Module, args: tuple, kwargs: dict, output: Any) -> None:
+            entry = by_id.get(id(module))
+            if entry is None or not torch.is_grad_enabled():
+                return
+            if entry.is_cell:
+                cell_hook(entry.path)(module, args, kwargs, output)
+            else:
+                fused_hook(entry.path)(module, args, kwargs)
+
+        from torch.nn.modules import module as torch_module
+
+        handle = torch_module.register_module_forward_hook(dispatch, with_kwargs=True)
+        try:
+            yield recording
+        finally:
+            handle.remove()
+        return
     try:
-        for entry in recurrent_modules(model, cells):
+        for entry in entries:
             if entry.is_cell:
                 handles.append(
                     entry.module.register_forward_hook(cell_hook(entry.path), with_kwargs=True)

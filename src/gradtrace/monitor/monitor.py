@@ -29,6 +29,7 @@ from gradtrace.monitor.norms import (
     layer_kinds,
     param_norms,
     subnormal_count,
+    unwrap,
 )
 from gradtrace.monitor.profiling import ProfileScheduler
 from gradtrace.monitor.reporter import MeasuredStep, Reporter
@@ -67,6 +68,13 @@ class Monitor:
         subnormal_sample: entries sampled per gradient to count subnormals (None: all).
         history_size: points kept per series in ``monitor.history`` before halving.
         warn: also raise each alert as a GradtraceWarning (it always goes to logging).
+        cells: more one-step cells to profile, as for ``gradtrace.trace``.
+
+    Nothing of the monitor is stored on the model (its hooks sit on the optimizer, and a
+    profiled step uses global module hooks only while it runs), so ``torch.save(model)``,
+    ``copy.deepcopy`` and ``state_dict`` are what they would be without it, and profiled steps
+    leave training bit-identical (see ``monitor.profiling``). Parameters added to the optimizer
+    later are measured (and clipped) from the next step on.
     """
 
     def __init__(
@@ -85,6 +93,7 @@ class Monitor:
         subnormal_sample: int | None = 4096,
         history_size: int = 10_000,
         warn: bool = True,
+        cells: Any = None,
     ) -> None:
         check(isinstance(model, nn.Module), "model", type(model).__name__, "a torch.nn.Module")
         ok = optimizer is None or isinstance(optimizer, torch.optim.Optimizer)
@@ -93,6 +102,7 @@ class Monitor:
         ok = isinstance(clip_value, int | float) and math.isfinite(clip_value) and clip_value > 0
         check(ok, "clip_value", clip_value, "a finite number > 0")
         check_choice("on_nonfinite", on_nonfinite, ["warn", "skip", "raise"])
+        check(isinstance(warn, bool), "warn", warn, "True or False")
         _check_int("profile_every", profile_every, least=0)
         _check_int("flush_every", flush_every, least=1)
         _check_int("history_size", history_size, least=2)
@@ -131,7 +141,10 @@ class Monitor:
         self._open: MeasuredStep | None = None
         self._manual = False  # step() ran since the last optimizer step
         self._handles: list[Any] = []
-        self.profiler = ProfileScheduler(model, every=profile_every, is_due=self._profile_due)
+        self._group_sizes = self._optimizer_sizes()
+        self.profiler = ProfileScheduler(
+            model, every=profile_every, is_due=self._profile_due, cells=cells
+        )
         self.profiler.install()
         if optimizer is not None:
             self._handles.append(optimizer.register_step_pre_hook(self._before_optimizer_step))
@@ -198,7 +211,34 @@ class Monitor:
         else:
             self._finish(remeasure=True)
 
+    def _optimizer_sizes(self) -> tuple[int, ...]:
+        if self.optimizer is None:
+            return ()
+        return tuple(len(group["params"]) for group in self.optimizer.param_groups)
+
+    def _grow_index(self) -> None:
+        """Take in parameters added to the optimizer since the last step (add_param_group)."""
+        sizes = self._optimizer_sizes()
+        if sizes == self._group_sizes:
+            return
+        self._group_sizes = sizes
+        names = {id(p): n for n, p in unwrap(self.model).named_parameters()}
+        known = {id(p) for p in self.index.params}
+        extra = []
+        for g, group in enumerate(self.optimizer.param_groups):
+            for i, p in enumerate(group["params"]):
+                if id(p) not in known and p.requires_grad:
+                    known.add(id(p))
+                    extra.append((names.get(id(p), f"optimizer.param_groups.{g}.{i}"), p))
+        if not extra:
+            return
+        self.reporter.flush()  # pending steps were measured with the old index
+        self.index = self.index.extended(extra)
+        self._meter = NormMeter(self.index)
+        self.reporter.extend(self.index)
+
     def _observe(self) -> None:
+        self._grow_index()
         grads, present = self._meter.grads()
         if not grads:
             return
@@ -242,6 +282,7 @@ class Monitor:
             measured.post, measured.clipped = post, post < measured.norms.total
         self.reporter.add(measured, profile)
         self.step_count += 1
+        self.profiler.start_if_due()  # the next step's forward runs observed
         if self.reporter.pending >= self.flush_every or profile is not None:
             self.reporter.flush()
 

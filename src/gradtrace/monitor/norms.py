@@ -64,6 +64,17 @@ class ParamIndex:
             layer_ids=tuple(ids),
         )
 
+    def extended(self, named: list[tuple[str, nn.Parameter]]) -> ParamIndex:
+        """This index with more parameters appended (their layers after the known ones)."""
+        layers = {name: i for i, name in enumerate(self.layers)}
+        ids = [layers.setdefault(layer_of(n), len(layers)) for n, _ in named]
+        return ParamIndex(
+            names=self.names + tuple(n for n, _ in named),
+            params=self.params + tuple(p for _, p in named),
+            layers=tuple(layers),
+            layer_ids=self.layer_ids + tuple(ids),
+        )
+
 
 def layer_kinds(model: nn.Module, index: ParamIndex) -> dict[str, str]:
     """The recurrent kind ("rnn" | "lstm" | "gru") of every layer that holds a W_hh."""

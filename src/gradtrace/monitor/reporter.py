@@ -64,6 +64,11 @@ class Reporter:
         self._steps: list[MeasuredStep] = []
         self._profiles: list[tuple[int, Profiled]] = []
 
+    def extend(self, index: ParamIndex) -> None:
+        """Switch to a grown index (parameters added to the optimizer); flush before calling."""
+        self.index = index
+        self.rules.add_layers(index.layers)
+
     @property
     def pending(self) -> int:
         """Steps waiting for the next flush."""

@@ -41,6 +41,15 @@ class StepRules:
             else None
         )
 
+    def add_layers(self, layers: tuple[str, ...]) -> None:
+        """Start detectors for layers not seen before (parameters added during training)."""
+        t = self.t
+        spike = {"factor": t.spike_factor, "window": t.spike_window, "warmup": t.spike_warmup}
+        vanish = {"eps": t.vanish_eps, "patience": t.vanish_patience, "early_steps": t.early_steps}
+        for name in layers:
+            self._spikes.setdefault(name, SpikeDetector(**spike))
+            self._vanish.setdefault(name, VanishDetector(**vanish))
+
     def check(self, rec: StepRecord) -> list[Alert]:
         """Alerts raised by one step (before de-duplication)."""
         alerts = []
