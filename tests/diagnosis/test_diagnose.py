@@ -177,7 +177,7 @@ def test_non_finite_weights_give_a_non_finite_verdict_not_a_crash():
     json.dumps(found.to_dict(), allow_nan=False)
 
 
-def test_a_reverse_direction_is_measured_from_its_own_final_state_and_a_loss_that_skips_it_is_not_judged():
+def test_a_reverse_direction_is_measured_from_its_final_state_unless_the_loss_skips_it():
     class Bidirectional(nn.Module):
         def __init__(self) -> None:
             super().__init__()

@@ -102,8 +102,8 @@ def test_a_model_without_recurrent_layers_or_marks_is_unsupported_with_the_ways_
     model = nn.Sequential(nn.Linear(3, 4), nn.ReLU())
     with gradtrace.trace(model) as tr:
         model(torch.randn(2, 3)).sum().backward()
-    with pytest.raises(UnsupportedModel, match="no recurrent step .* gradtrace.mark"):
-        tr.profile
+    with pytest.raises(UnsupportedModel, match=r"no recurrent step .* gradtrace.mark"):
+        _ = tr.profile
 
 
 def test_a_subclass_that_overrides_forward_is_named_as_unsupported():
@@ -126,7 +126,7 @@ def test_a_custom_recurrent_module_is_named_in_the_error():
     with gradtrace.trace(MyGRU()) as tr:
         pass
     with pytest.raises(UnsupportedModel, match=r"look recurrent.*\(MyGRU\).*cells="):
-        tr.profile
+        _ = tr.profile
 
 
 def test_tracing_a_model_twice_at_once_is_refused():

@@ -200,17 +200,37 @@ class LastStates:
 
         return hook
 
-    def loss(self) -> torch.Tensor:
-        """Sum of the final state over units, averaged over the batch."""
+    def loss(self, output: Any = None, tracer: Any = None) -> torch.Tensor:
+        """Sum of the final state over units, averaged over the batch.
+
+        Without a recurrent module: the last state given to ``gradtrace.mark``; failing that
+        (a scan marked with ``mark_sequence``), the model's output, summed and averaged over
+        its first dimension; ``describe`` says which.
+        """
+        marked = getattr(tracer, "last_marked", None)
+        if self.state is None and marked is not None:
+            self.state, self.where = marked, "the last state given to gradtrace.mark"
+            self.batch = int(marked.shape[0]) if marked.dim() >= 2 else 1
         if self.state is None:
-            raise UnsupportedModel(
-                "diagnose: no recurrent module returned a state in the forward pass; pass "
-                "loss_fn=... or declare the cell (gradtrace.recurrent_cell)"
-            )
+            out = output[0] if isinstance(output, tuple | list) and output else output
+            if not isinstance(out, torch.Tensor):
+                raise UnsupportedModel(
+                    "diagnose: no recurrent module returned a state and the output is not a "
+                    "tensor; pass loss_fn=... or declare the cell (gradtrace.recurrent_cell)"
+                )
+            self.fallback = True
+            return out.sum() / (out.shape[0] if out.dim() else 1)
         return self.state.sum() / self.batch
+
+    fallback = False
 
     def describe(self) -> str:
         """Which loss this is, in words."""
+        if self.fallback:
+            return (
+                "default: the model's output summed and averaged over its first dimension (no "
+                "recurrent module or gradtrace.mark state was found to read a final state from)"
+            )
         return (
             f"default: the final hidden state of {self.where} (its last step, read from the "
             "module itself), summed over units and averaged over the batch"
@@ -282,7 +302,7 @@ def diagnose(
                 p.grad = None
             with record(model, cells) as recording, trace(model, cells=cells) as tracer, last:
                 output = run()
-                loss = _loss(output, batch, loss_fn, targets, last)
+                loss = _loss(output, batch, loss_fn, targets, last, tracer)
                 loss.backward()
             grads = [p.grad for p in params if p.grad is not None]
             subnormal_grads = subnormal_fraction(grads)
@@ -290,8 +310,7 @@ def diagnose(
             if signal:  # the same forward again (same dropout masks): one late loss term
                 torch.set_rng_state(rng)
                 with trace(model, cells=cells) as signal_tracer, LastStates(entries) as late:
-                    run()
-                    late.loss().backward()
+                    late.loss(run(), signal_tracer).backward()
                 signal_profile = signal_tracer.profile
         finally:
             for p, grad in zip(params, saved, strict=True):
@@ -315,6 +334,13 @@ def diagnose(
         not_computed[f"health: {generic.name}"] = (
             "a declared cell without a kind: its activations and gates are not known"
         )
+    measured = {d.name for d in lyapunov} | {p.split(": ", 1)[1] for p in not_computed}
+    for layer in profile.layers:
+        if layer.kind == "marked" and layer.name not in measured:
+            not_computed[f"lyapunov: {layer.name}"] = (
+                "a recurrence marked with gradtrace.mark/mark_sequence has no step function "
+                "to differentiate; declare its step as a cell for Jacobians"
+            )
     dynamic = time.perf_counter()
     dtype = params[0].dtype if params else torch.float32
     health = Health(
@@ -334,8 +360,8 @@ def diagnose(
     basis = (
         f"the gradient of one late loss term (the final state of {last.where}) "
         "with respect to every earlier state: what carries signal across time"
-        if signal_profile is not None or loss_fn is None
-        else "the gradient profile of the loss given"
+        if (signal_profile is not None or loss_fn is None) and not last.fallback
+        else "the gradient profile of the loss used"
     )
     return Diagnosis(
         verdict=overall_verdict(judged, eps),
@@ -362,12 +388,7 @@ def diagnose(
 def _validate(model, loss_fn, forward, cells, eps, k, examples, threshold) -> list:
     check(isinstance(model, nn.Module), "model", type(model).__name__, "a torch.nn.Module")
     check_cells(model, cells)
-    entries = recurrent_modules(model, cells)
-    if not entries:
-        raise UnsupportedModel(
-            f"{type(model).__name__} has no recurrent layer (nn.RNN/LSTM/GRU, a torch cell or "
-            "a cell declared with gradtrace.recurrent_cell or cells={...})"
-        )
+    entries = recurrent_modules(model, cells)  # may be empty: recurrences marked inline
     check(loss_fn is None or callable(loss_fn), "loss_fn", loss_fn, "a callable or None")
     check(forward is None or callable(forward), "forward", forward, "a callable or None")
     check(isinstance(eps, int | float) and 0 < eps < 1, "eps", eps, "a number in (0, 1)")
@@ -377,9 +398,9 @@ def _validate(model, loss_fn, forward, cells, eps, k, examples, threshold) -> li
     return entries
 
 
-def _loss(output, batch, loss_fn, targets, last: LastStates) -> torch.Tensor:
+def _loss(output, batch, loss_fn, targets, last: LastStates, tracer: Any) -> torch.Tensor:
     if loss_fn is None:
-        loss = last.loss()
+        loss = last.loss(output, tracer)
     else:
         loss = loss_fn(output, targets if targets is not None else batch)
     if not isinstance(loss, torch.Tensor) or loss.numel() != 1:

@@ -119,6 +119,7 @@ class Tracer:
         self._segment = 0
         self._pass = _Pass()
         self._previous: _Pass | None = None
+        self.last_marked: torch.Tensor | None = None  # the latest h given to gradtrace.mark
 
     def __enter__(self) -> Tracer:
         if self._token is not None:
@@ -226,6 +227,7 @@ class Tracer:
         if name not in marks:
             marks[name] = CellSteps(cell_state=False)
         marks[name].add(h, None, self._segment)
+        self.last_marked = h
 
     def add_sequence(self, name: str, b: torch.Tensor, time_dim: int, batch_dim: int) -> None:
         """Record every step of ``b`` as the recurrence ``name`` (see ``mark_sequence``)."""
