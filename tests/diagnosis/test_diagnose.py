@@ -155,7 +155,7 @@ def test_bad_input_is_refused_with_one_line_naming_it():
     model = _model(hidden_size=4)
     with pytest.raises(InvalidValue, match=r"^model: "):
         diagnose("not a model", _noise(1, 5))
-    with pytest.raises(UnsupportedModel, match="no recurrent layer"):
+    with pytest.raises(UnsupportedModel, match="no recurrent step"):
         diagnose(nn.Linear(1, 1), _noise(1, 5))
     with pytest.raises(InvalidValue, match=r"^forward: "):
         diagnose(model, _noise(1, 5), forward="model(x)")

@@ -301,7 +301,7 @@ def diagnose(
             for p in params:
                 p.grad = None
             with record(model, cells) as recording, trace(model, cells=cells) as tracer, last:
-                output = run()
+                output = _first_run(run, model, entries)
                 loss = _loss(output, batch, loss_fn, targets, last, tracer)
                 loss.backward()
             grads = [p.grad for p in params if p.grad is not None]
@@ -396,6 +396,21 @@ def _validate(model, loss_fn, forward, cells, eps, k, examples, threshold) -> li
     check(isinstance(examples, int) and examples >= 1, "examples", examples, "an integer >= 1")
     check(0 < threshold < 1, "saturation_threshold", threshold, "a number in (0, 1)")
     return entries
+
+
+def _first_run(run: Callable[[], Any], model: nn.Module, entries: list) -> Any:
+    """Run the model; without any recurrent module a failure is reported as unsupported."""
+    if entries:
+        return run()
+    try:
+        return run()
+    except Exception as e:
+        from gradtrace.tracing.tracer import no_layers_message
+
+        raise UnsupportedModel(
+            no_layers_message(model).replace("trace:", "diagnose:", 1)
+            + f" (and its forward failed: {type(e).__name__}: {e})"
+        ) from e
 
 
 def _loss(output, batch, loss_fn, targets, last: LastStates, tracer: Any) -> torch.Tensor:
