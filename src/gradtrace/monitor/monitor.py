@@ -39,6 +39,7 @@ from gradtrace.monitor.summary import print_summary
 from gradtrace.monitor.thresholds import Thresholds
 
 logger = logging.getLogger("gradtrace")
+CLIP_TOLERANCE = 1e-5  # a final norm this much below the raw one counts as clipped by the loop
 
 
 class Monitor:
@@ -46,12 +47,18 @@ class Monitor:
 
     With an ``optimizer`` nothing else is needed: a step pre-hook measures the gradients right
     before each ``optimizer.step()``. Without one, call ``monitor.step()`` after ``backward()``.
-    If you clip gradients yourself, call ``monitor.observe()`` between ``backward()`` and your
-    clipping, so the raw norm is measured before and the clipped one after.
+    The raw gradients are measured by themselves when each backward pass ends, and the final
+    ones when the step is recorded: clipping, unscaling or any change your loop makes in
+    between shows as raw vs final norm and your own clip rate. Patterns (each in the README):
+    your own ``clip_grad_norm_`` needs nothing; with a closure (LBFGS) or manual optimization,
+    pass no optimizer and call ``monitor.step()`` after ``optimizer.step(closure)``; with a
+    ``GradScaler`` pass ``scaler=scaler``; with several optimizers pass the list.
 
     Args:
         model: the module whose trainable parameters are watched (DDP wrappers are looked through).
-        optimizer: a torch optimizer to hook, or None for explicit ``step()`` calls.
+        optimizer: a torch optimizer to hook, a list of them (the first one's step records the
+            step; all are searched for parameters added later), or None for explicit
+            ``step()`` calls.
         clip: None, "norm" or "value": let the monitor clip (exactly like
             ``clip_grad_norm_`` / ``clip_grad_value_``) so both norms are exact.
         clip_value: max norm (clip="norm") or max absolute value (clip="value").
@@ -69,6 +76,8 @@ class Monitor:
         history_size: points kept per series in ``monitor.history`` before halving.
         warn: also raise each alert as a GradtraceWarning (it always goes to logging).
         cells: more one-step cells to profile, as for ``gradtrace.trace``.
+        scaler: a ``torch.amp.GradScaler`` whose scaled gradients the raw norms are unscaled
+            from (its scale is read on the device, no sync).
 
     Nothing of the monitor is stored on the model (its hooks sit on the optimizer, and a
     profiled step uses global module hooks only while it runs), so ``torch.save(model)``,
@@ -94,10 +103,10 @@ class Monitor:
         history_size: int = 10_000,
         warn: bool = True,
         cells: Any = None,
+        scaler: Any = None,
     ) -> None:
         check(isinstance(model, nn.Module), "model", type(model).__name__, "a torch.nn.Module")
-        ok = optimizer is None or isinstance(optimizer, torch.optim.Optimizer)
-        check(ok, "optimizer", type(optimizer).__name__, "a torch.optim.Optimizer or None")
+        optimizers = _optimizers(optimizer)
         check_choice("clip", clip, [None, "norm", "value"])
         ok = isinstance(clip_value, int | float) and math.isfinite(clip_value) and clip_value > 0
         check(ok, "clip_value", clip_value, "a finite number > 0")
@@ -112,7 +121,9 @@ class Monitor:
         self.thresholds = _thresholds(thresholds)
         self.index = ParamIndex.of(model)
         check(bool(self.index.params), "model", type(model).__name__, "a module with parameters")
-        self.model, self.optimizer = model, optimizer
+        self.model, self.optimizers = model, optimizers
+        self.optimizer = optimizers[0] if optimizers else None  # the one whose step records
+        self.scaler = scaler
         self.clip, self.clip_value, self.on_nonfinite = clip, float(clip_value), on_nonfinite
         self.flush_every, self.subnormal_sample = flush_every, subnormal_sample
         self.subnormal_every = subnormal_every
@@ -139,21 +150,31 @@ class Monitor:
         self._closed = False
         self._meter = NormMeter(self.index)
         self._open: MeasuredStep | None = None
+        self._raw: tuple[Norms, tuple, tuple] | None = None  # (norms, present, grad versions)
+        self._queued = False  # a callback is queued for the end of the running backward
         self._manual = False  # step() ran since the last optimizer step
         self._handles: list[Any] = []
+        self._grad_hook: Any = None
         self._group_sizes = self._optimizer_sizes()
         self.profiler = ProfileScheduler(
             model, every=profile_every, is_due=self._profile_due, cells=cells
         )
         self.profiler.install()
-        if optimizer is not None:
-            self._handles.append(optimizer.register_step_pre_hook(self._before_optimizer_step))
+        self._hook_backward()
+        if self.optimizer is not None:
+            hook = self.optimizer.register_step_pre_hook(self._before_optimizer_step)
+            self._handles.append(hook)
 
     # -- the user-facing calls ---------------------------------------------------------------
 
     def observe(self) -> None:
-        """Measure the gradients now as this step's raw gradients (before your own clipping)."""
-        self._safely(self._observe)
+        """Measure the gradients now as this step's raw ones (done by itself after each backward).
+
+        The monitor measures the gradients at the end of every backward pass on its own, so your
+        own clipping (or unscaling) between ``backward()`` and ``optimizer.step()`` shows as the
+        difference between the raw and the final norms; call this only to move that point.
+        """
+        self._safely(self._measure_raw)
 
     def step(self) -> None:
         """Record a step: call after ``backward()`` (and your own clipping) without an optimizer."""
@@ -205,16 +226,41 @@ class Monitor:
         return self.profiler.every > 0 and self.step_count % self.profiler.every == 0
 
     def _step(self) -> None:
-        if self._open is None:
-            self._observe()
-            self._finish(remeasure=False)
-        else:
-            self._finish(remeasure=True)
+        self._observe()
+        self._finish()
+
+    def _hook_backward(self) -> None:
+        """Measure raw gradients when each backward pass ends (before any clipping of the user)."""
+        if self._grad_hook is not None:
+            self._grad_hook.remove()
+        params = [p for p in self.index.params if p.requires_grad]
+        self._grad_hook = torch.autograd.graph.register_multi_grad_hook(
+            params, self._on_grads, mode="any"
+        )
+
+    def _on_grads(self, grad: Any) -> None:
+        if self.enabled and not self._queued:
+            self._queued = True
+            torch.autograd.Variable._execution_engine.queue_callback(self._after_backward)
+
+    def _after_backward(self) -> None:
+        # one more hop: run after every callback queued during this backward (DDP's all-reduce)
+        torch.autograd.Variable._execution_engine.queue_callback(self._after_callbacks)
+
+    def _after_callbacks(self) -> None:
+        self._queued = False
+        self._safely(self._measure_raw)
+
+    def _measure_raw(self) -> None:
+        grads, present = self._meter.grads()
+        if grads:
+            norms = self._meter.measure(grads, present)
+            if self.scaler is not None:  # GradScaler: the raw gradients are still scaled
+                norms = _unscaled(norms, self.scaler)
+            self._raw = (norms, present, tuple(g._version for g in grads))
 
     def _optimizer_sizes(self) -> tuple[int, ...]:
-        if self.optimizer is None:
-            return ()
-        return tuple(len(group["params"]) for group in self.optimizer.param_groups)
+        return tuple(len(g["params"]) for opt in self.optimizers for g in opt.param_groups)
 
     def _grow_index(self) -> None:
         """Take in parameters added to the optimizer since the last step (add_param_group)."""
@@ -225,7 +271,8 @@ class Monitor:
         names = {id(p): n for n, p in unwrap(self.model).named_parameters()}
         known = {id(p) for p in self.index.params}
         extra = []
-        for g, group in enumerate(self.optimizer.param_groups):
+        groups = [g for opt in self.optimizers for g in opt.param_groups]
+        for g, group in enumerate(groups):
             for i, p in enumerate(group["params"]):
                 if id(p) not in known and p.requires_grad:
                     known.add(id(p))
@@ -236,14 +283,27 @@ class Monitor:
         self.index = self.index.extended(extra)
         self._meter = NormMeter(self.index)
         self.reporter.extend(self.index)
+        self._raw = None
+        self._hook_backward()
 
     def _observe(self) -> None:
         self._grow_index()
         grads, present = self._meter.grads()
+        raw, self._raw = self._raw, None
         if not grads:
             return
-        norms = self._meter.measure(grads, present)
-        measured = MeasuredStep(self.step_count, norms)
+        versions = tuple(g._version for g in grads)
+        if raw is not None and raw[1] == present and raw[2] == versions:
+            norms = raw[0]  # nothing touched the gradients since the backward ended
+        else:
+            norms = self._meter.measure(grads, present)
+        before = raw[0] if raw is not None and raw[1] == present else norms
+        if before is not norms:  # what the loop made non-finite since the backward counts
+            before = _worst(before, norms)
+        measured = MeasuredStep(self.step_count, before)
+        if norms is not before:  # the loop clipped (or unscaled) on its own
+            shrunk = norms.total < before.total * (1 - CLIP_TOLERANCE)
+            measured.post, measured.clipped = norms.total, shrunk
         if self.on_nonfinite != "warn" and not bool(torch.isfinite(norms.total)):  # one sync
             names = self._nonfinite_names(norms)
             if self.on_nonfinite == "raise":
@@ -258,7 +318,10 @@ class Monitor:
                     grads, sample=self.subnormal_sample
                 )
             if self.clip is not None:
-                measured.post, measured.clipped = self._clip(grads, present, norms)
+                post, clipped = self._clip(grads, present, norms)
+                measured.post = post
+                shrunk = post < before.total * (1 - CLIP_TOLERANCE)
+                measured.clipped = clipped if norms is before else shrunk
         self._open = measured
 
     def _clip(self, grads: list, present: tuple, norms: Norms) -> tuple[torch.Tensor, Any]:
@@ -271,15 +334,11 @@ class Monitor:
         torch.nn.utils.clip_grad_value_(params, self.clip_value)
         return torch.linalg.vector_norm(param_norms(grads)), largest > self.clip_value
 
-    def _finish(self, *, remeasure: bool) -> None:
+    def _finish(self) -> None:
         measured, self._open = self._open, None
         profile = self.profiler.collect()
         if measured is None:
             return
-        if remeasure and not measured.skipped:  # someone may have clipped since observe()
-            grads, _ = self._meter.grads()
-            post = torch.linalg.vector_norm(param_norms(grads))
-            measured.post, measured.clipped = post, post < measured.norms.total
         self.reporter.add(measured, profile)
         self.step_count += 1
         self.profiler.start_if_due()  # the next step's forward runs observed
@@ -292,8 +351,7 @@ class Monitor:
 
     def _drop_gradients(self) -> None:
         params = list(self.index.params)
-        if self.optimizer is not None:
-            params += [p for group in self.optimizer.param_groups for p in group["params"]]
+        params += [p for opt in self.optimizers for g in opt.param_groups for p in g["params"]]
         for p in params:
             p.grad = None
 
@@ -318,6 +376,9 @@ class Monitor:
         for handle in self._handles:
             handle.remove()
         self._handles.clear()
+        if self._grad_hook is not None:
+            self._grad_hook.remove()
+            self._grad_hook = None
         self.profiler.remove()
         self._open = None
 
@@ -337,6 +398,47 @@ def _layer_kinds(model: nn.Module, index: ParamIndex) -> dict[str, str]:
     except Exception as e:  # advice gets less specific, nothing else changes
         logger.debug("gradtrace monitor: recurrent layers not identified (%s)", e)
         return {}
+
+
+def _optimizers(value: Any) -> tuple[torch.optim.Optimizer, ...]:
+    """None, one optimizer or a list of them, as a tuple (the first one's steps are recorded)."""
+    if value is None:
+        return ()
+    found = tuple(value) if isinstance(value, list | tuple) else (value,)
+    for opt in found:
+        ok = isinstance(opt, torch.optim.Optimizer)
+        check(
+            ok, "optimizer", type(opt).__name__, "a torch.optim.Optimizer, a list of them or None"
+        )
+    return found
+
+
+def _worst(raw: Norms, final: Norms) -> Norms:
+    """The raw norms, with the final ones wherever those are not finite (no host sync)."""
+
+    def pick(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+        return torch.where(torch.isfinite(b), a, b)
+
+    return Norms(
+        params=pick(raw.params, final.params),
+        layers=pick(raw.layers, final.layers),
+        total=pick(raw.total, final.total),
+        present=raw.present,
+    )
+
+
+def _unscaled(norms: Norms, scaler: Any) -> Norms:
+    """Norms of gradients a GradScaler has scaled, divided by its scale (on the device)."""
+    scale = getattr(scaler, "_scale", None)
+    if scale is None:
+        return norms
+    inverse = 1.0 / scale.to(norms.total.device, norms.total.dtype).reshape(())
+    return Norms(
+        params=torch.where(norms.params >= 0, norms.params * inverse, norms.params),
+        layers=norms.layers * inverse,
+        total=norms.total * inverse,
+        present=norms.present,
+    )
 
 
 def _check_int(name: str, value: Any, *, least: int) -> None:
