@@ -125,7 +125,7 @@ def test_rules_report_non_finite_parameters_and_the_policy():
     rules = StepRules(("a", "b"), Thresholds(), clip="norm", clip_value=1.0, on_nonfinite="skip")
     rec = _record(3, math.nan, {"a": math.nan, "b": 1.0}, nonfinite=["a.weight"], skipped=True)
     (alert,) = rules.check(rec)
-    assert (alert.kind, alert.where) == ("non-finite", "global")
+    assert (alert.kind, alert.where) == ("non-finite", "a.weight")  # one parameter: named
     assert "nan/inf in 1 parameter(s) (a.weight)" in alert.finding and "skipped" in alert.finding
 
 

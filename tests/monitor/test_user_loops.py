@@ -86,3 +86,21 @@ def test_a_grad_scaler_is_unscaled_in_the_raw_norms(tiny_lm, lm):
         scaler.update()
     assert monitor.history.series["global_norm"][0] == pytest.approx(float(expected), rel=1e-5)
     assert monitor.history.series["clipped"] == [0.0]
+
+
+def test_an_alert_warning_points_at_the_users_line_and_names_the_parameter(tiny_lm, lm):
+    import math
+    import warnings
+
+    opt = torch.optim.SGD(tiny_lm.parameters(), lr=0.1)
+    monitor = Monitor(tiny_lm, opt, profile_every=0, flush_every=1)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        opt.zero_grad()
+        lm.loss(tiny_lm).backward()
+        tiny_lm.lstm.weight_hh_l1.grad[0, 0] = math.nan
+        opt.step()
+    monitor.close()
+    (warning,) = [w for w in caught if "non-finite" in str(w.message)]
+    assert warning.filename == __file__
+    assert monitor.alerts[0].where == "lstm.weight_hh_l1"

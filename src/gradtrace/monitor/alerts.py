@@ -7,6 +7,8 @@ import math
 import warnings
 from dataclasses import asdict, dataclass
 
+from gradtrace._stack import user_stacklevel
+
 logger = logging.getLogger("gradtrace")  # gradtrace/__init__.py gives it a NullHandler
 
 
@@ -95,7 +97,7 @@ def emit(alert: Alert, *, warn: bool = True) -> None:
     """Send an alert to the "gradtrace" logger and, when ``warn``, as a GradtraceWarning."""
     logger.warning(alert.message)
     if warn:
-        warnings.warn(alert.message, GradtraceWarning, stacklevel=2)
+        warnings.warn(alert.message, GradtraceWarning, stacklevel=user_stacklevel())
 
 
 def fmt(value: float) -> str:

@@ -19,6 +19,7 @@ from typing import Any
 import torch
 from torch import nn
 
+from gradtrace._stack import user_stacklevel
 from gradtrace.errors import InvalidValue, check, check_choice
 from gradtrace.monitor.alerts import Alert, GradtraceWarning, NonFiniteGradient
 from gradtrace.monitor.history import History
@@ -389,7 +390,7 @@ def _report_failure(error: Exception) -> None:
     text += "training continues"
     logger.error(text, exc_info=error)
     with contextlib.suppress(Exception):  # warnings turned into errors must not stop training
-        warnings.warn(text, RuntimeWarning, stacklevel=4)
+        warnings.warn(text, RuntimeWarning, stacklevel=user_stacklevel())
 
 
 def _layer_kinds(model: nn.Module, index: ParamIndex) -> dict[str, str]:

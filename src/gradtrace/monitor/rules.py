@@ -101,7 +101,7 @@ class StepRules:
         return Alert(
             step=rec.step,
             kind="non-finite",
-            where=GLOBAL,
+            where=rec.nonfinite[0] if len(rec.nonfinite) == 1 else GLOBAL,
             value=rec.global_norm,
             reference=math.inf,
             finding=f"nan/inf in {len(rec.nonfinite)} parameter(s) ({shown}); {outcome}",
