@@ -30,6 +30,7 @@ _EXPORTS: dict[str, str] = {
     "TrainSpec": "gradtrace.training",
     "train": "gradtrace.training",
     "Monitor": "gradtrace.monitor",
+    "init": "gradtrace.init",  # the submodule: gradtrace.init.orthogonal_(model.rnn)
 }
 
 __all__ = ["__version__", *_EXPORTS]

@@ -29,11 +29,13 @@ from gradtrace.diagnosis.health import (
 )
 from gradtrace.diagnosis.recorder import record
 from gradtrace.diagnosis.replay import replay
+from gradtrace.diagnosis.speak import AdviceContext, speak
 from gradtrace.diagnosis.spectrum import MatrixSpectrum, spectra
 from gradtrace.errors import InvalidValue, UnsupportedModel, check
 from gradtrace.flow import DEFAULT_EPS
 from gradtrace.models.declare import check_cells
 from gradtrace.models.introspect import RecurrentModule, recurrent_modules
+from gradtrace.models.net import RecurrentNet
 
 
 @dataclass
@@ -355,6 +357,13 @@ def diagnose(
     judged = signal_profile if signal_profile is not None else profile
     seq_len = max((int(layer.seq_len) for layer in profile.layers), default=0)
     advice = recommend(profile=judged, spectra=found, health=health, seq_len=seq_len, eps=eps)
+    context = AdviceContext(
+        built=isinstance(model, RecurrentNet),
+        layers=tuple(judged.names) or tuple(s.name for s in found),
+        seq_len=seq_len,
+        paths=frozenset(p for p, _ in model.named_modules()),
+    )
+    advice = speak(advice, context)
     finished = time.perf_counter()
     loss_used = last.describe() if loss_fn is None else "the loss_fn given, on this batch"
     basis = (

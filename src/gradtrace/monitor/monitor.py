@@ -146,6 +146,8 @@ class Monitor:
             is_main=_is_main_process(),
             warn=warn,
         )
+        self.reporter.built = _built_by_gradtrace(model)
+        self.reporter.paths = frozenset(p for p, _ in unwrap(model).named_modules())
         self.step_count = 0  # the index of the next step to be recorded
         self.enabled = True
         self._closed = False
@@ -399,6 +401,12 @@ def _layer_kinds(model: nn.Module, index: ParamIndex) -> dict[str, str]:
     except Exception as e:  # advice gets less specific, nothing else changes
         logger.debug("gradtrace monitor: recurrent layers not identified (%s)", e)
         return {}
+
+
+def _built_by_gradtrace(model: nn.Module) -> bool:
+    from gradtrace.models.net import RecurrentNet
+
+    return isinstance(unwrap(model), RecurrentNet)
 
 
 def _optimizers(value: Any) -> tuple[torch.optim.Optimizer, ...]:

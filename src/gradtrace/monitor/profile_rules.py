@@ -43,18 +43,24 @@ def profile_record(step: int, profile: Any, *, health: Any = None, eps: float) -
     )
 
 
-def recommendations(profile: Any, *, health: Any, seq_len: int | None, eps: float) -> list[Any]:
+def recommendations(
+    profile: Any, *, health: Any, seq_len: int | None, eps: float, context: Any = None
+) -> list[Any]:
     """``gradtrace.diagnosis.recommend`` for this step ([] when unavailable or failing)."""
     try:
         from gradtrace.diagnosis.advice import recommend
+        from gradtrace.diagnosis.speak import speak
 
-        return list(recommend(profile=profile, health=health, seq_len=seq_len, eps=eps))
+        found = recommend(profile=profile, health=health, seq_len=seq_len, eps=eps)
+        return speak(list(found), context)
     except Exception as e:  # advice is a bonus; the alert itself does not depend on it
         logger.debug("gradtrace monitor: no recommendations (%s)", e)
         return []
 
 
-def profile_alerts(step: int, profile: Any, *, health: Any = None, eps: float) -> list[Alert]:
+def profile_alerts(
+    step: int, profile: Any, *, health: Any = None, eps: float, context: Any = None
+) -> list[Alert]:
     """Per-layer vanishing (horizon shorter than the sequence) and exploding alerts, plus
     saturated and dead-unit alerts from unit health.
 
@@ -62,7 +68,7 @@ def profile_alerts(step: int, profile: Any, *, health: Any = None, eps: float) -
     """
     layers = list(profile.layers)
     seq_len = max((int(layer.seq_len) for layer in layers), default=None)
-    recs = recommendations(profile, health=health, seq_len=seq_len, eps=eps)
+    recs = recommendations(profile, health=health, seq_len=seq_len, eps=eps, context=context)
     alerts = []
     for layer in layers:
         verdict = layer.verdict(eps)

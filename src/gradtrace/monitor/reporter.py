@@ -148,8 +148,29 @@ class Reporter:
             return
         for sink in self.sinks:
             sink.write_profile(rec)
-        for alert in profile_alerts(step, profile, health=health, eps=eps):
+        for alert in profile_alerts(
+            step, profile, health=health, eps=eps, context=self.advice_context(profile)
+        ):
             self._show(alert)
+
+    built = False  # the model was built by gradtrace (advice speaks ModelSpec fields)
+    paths: frozenset[str] = frozenset()  # the model's module paths, for advice
+
+    def advice_context(self, profile: Any) -> Any:
+        """What the advice may say about this model and what its loop does (clipping)."""
+        from gradtrace.diagnosis.speak import AdviceContext
+
+        loop = self.rules.loop_clip
+        median = self.rules.typical_norm
+        return AdviceContext(
+            built=self.built,
+            layers=tuple(layer.name for layer in profile.layers),
+            seq_len=max((int(layer.seq_len) for layer in profile.layers), default=None),
+            clip_rate=None if loop is None else loop[0],
+            clipped_to=None if loop is None else loop[1],
+            typical_norm=median,
+            paths=self.paths,
+        )
 
     def _show(self, alert: Alert) -> None:
         if not self.gate.admit(alert):

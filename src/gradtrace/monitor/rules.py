@@ -35,6 +35,7 @@ class StepRules:
         self._spikes = {name: SpikeDetector(**spike) for name in (GLOBAL, *layers)}
         vanish = {"eps": t.vanish_eps, "patience": t.vanish_patience, "early_steps": t.early_steps}
         self._vanish = {name: VanishDetector(**vanish) for name in layers}
+        self._recent: list[tuple[bool, float]] = []  # (clipped, norm after) of recent steps
         self._clip_rate = (
             RateDetector(limit=t.clip_rate, window=t.spike_window)
             if t.clip_rate is not None
@@ -50,8 +51,26 @@ class StepRules:
             self._spikes.setdefault(name, SpikeDetector(**spike))
             self._vanish.setdefault(name, VanishDetector(**vanish))
 
+    @property
+    def typical_norm(self) -> float | None:
+        """The median raw global norm of the recent steps (None before any)."""
+        median = self._spikes[GLOBAL].median
+        return median if median is not None and math.isfinite(median) and median > 0 else None
+
+    @property
+    def loop_clip(self) -> tuple[float, float] | None:
+        """(clip rate, median clipped norm) of the recent steps the loop (or we) clipped."""
+        if not self._recent:
+            return None
+        clipped = [post for was, post in self._recent if was]
+        if not clipped:
+            return None
+        return len(clipped) / len(self._recent), float(sorted(clipped)[len(clipped) // 2])
+
     def check(self, rec: StepRecord) -> list[Alert]:
         """Alerts raised by one step (before de-duplication)."""
+        self._recent.append((bool(rec.clipped), rec.global_norm_clipped))
+        del self._recent[: -self.t.spike_window]
         alerts = []
         if rec.nonfinite or not math.isfinite(rec.global_norm):
             alerts.append(self._nonfinite(rec))
@@ -120,17 +139,20 @@ class StepRules:
             worst = max(layers, key=lambda name: layers[name][0] / layers[name][1])
             worst_ratio = layers[worst][0] / layers[worst][1]
             finding += f" (largest rise in {worst}: {worst_ratio:.0f}x)"
-        if self.clip == "norm":
+        loop = self.loop_clip
+        if self.clip == "norm" or loop is not None:
+            at = self.clip_value if self.clip == "norm" else loop[1]
+            rate = f" (clip rate {loop[0]:.0%})" if loop is not None else ""
             advice = (
-                f"clipping at {fmt(self.clip_value)} bounds the update, but the raw gradient "
+                f"clipping at {fmt(at)}{rate} already bounds the update, but the raw gradient "
                 "keeps jumping: lower the learning rate, or reinitialize the recurrent weights "
-                "so their spectral radius is at most 1 (gradtrace.init.orthogonal_)"
+                "so their spectral radius is at most 1 (gradtrace.init.orthogonal_(model.<rnn>))"
             )
         else:
             advice = (
-                "clip the global gradient norm (Monitor(clip='norm', clip_value=...) or "
-                "torch.nn.utils.clip_grad_norm_; 0.25 to 5 are common, at or below the typical "
-                "norm), and lower the learning rate if spikes continue"
+                "clip the global gradient norm: torch.nn.utils.clip_grad_norm_("
+                f"model.parameters(), max_norm={fmt(median)}) (the median norm measured here; "
+                "0.25 to 5 are common), and lower the learning rate if spikes continue"
             )
         return Alert(rec.step, "exploding", where, value, median, finding, advice)
 
@@ -173,9 +195,12 @@ class StepRules:
 
     def _clipping(self, rec: StepRecord, rate: float) -> Alert:
         median = self._spikes[GLOBAL].median
+        loop = self.loop_clip
+        at = self.clip_value if self.clip is not None or loop is None else loop[1]
+        who = "clip_value" if self.clip is not None else "your loop clips to about"
         finding = (
             f"clipping was active on {rate:.0%} of the last {self.t.spike_window} steps "
-            f"(median raw norm {fmt(median)}, clip_value {fmt(self.clip_value)})"
+            f"(median raw norm {fmt(median)}, {who} {fmt(at)})"
         )
         advice = (
             "the update direction is kept but its size is always the clip value: raise "
