@@ -70,3 +70,13 @@ def test_torchscript_anywhere_in_the_model_is_named():
         gradtrace.trace(model)
     with pytest.raises(UnsupportedModel, match="TorchScript"):
         gradtrace.diagnose(model, torch.randn(1, 4, 2))
+
+
+def test_a_replay_after_the_parameters_changed_is_left_out_and_said(caplog):
+    model = Stack(nn.GRU).double()
+    with gradtrace.trace(model, observe_only=True) as tr:
+        model(torch.randn(2, 5, 3, dtype=torch.float64)).backward()
+    with torch.no_grad():
+        model.rnn.weight_hh_l0.add_(0.1)  # what optimizer.step() does
+    assert tr.profile.names == []
+    assert "parameters changed between the forward and the profile" in caplog.text

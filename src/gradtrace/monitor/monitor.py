@@ -153,6 +153,7 @@ class Monitor:
         self._closed = False
         self._meter = NormMeter(self.index)
         self._open: MeasuredStep | None = None
+        self._profiled: Any = None  # a profile collected by observe(), for the next record
         self._raw: tuple[Norms, tuple, tuple] | None = None  # (norms, present, grad versions)
         self._queued = False  # a callback is queued for the end of the running backward
         self._manual = False  # step() ran since the last optimizer step
@@ -178,6 +179,7 @@ class Monitor:
         difference between the raw and the final norms; call this only to move that point.
         """
         self._safely(self._measure_raw)
+        self._safely(self._collect_profile)
 
     def step(self) -> None:
         """Record a step: call after ``backward()`` (and your own clipping) without an optimizer."""
@@ -337,9 +339,14 @@ class Monitor:
         torch.nn.utils.clip_grad_value_(params, self.clip_value)
         return torch.linalg.vector_norm(param_norms(grads)), largest > self.clip_value
 
+    def _collect_profile(self) -> None:
+        """Collect an open profile now, while the parameters are those of the forward."""
+        if self.profiler.active:
+            self._profiled = self.profiler.collect()
+
     def _finish(self) -> None:
         measured, self._open = self._open, None
-        profile = self.profiler.collect()
+        profile, self._profiled = self._profiled or self.profiler.collect(), None
         if measured is None:
             return
         self.reporter.add(measured, profile)

@@ -14,6 +14,7 @@ rounding (about 1e-7 relative in float32), which is what the norms can differ by
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, field
 from functools import partial
 from typing import Any
@@ -23,6 +24,8 @@ from torch import nn
 from torch.nn.utils.rnn import PackedSequence
 
 from gradtrace.tracing.fused import FusedForward
+
+logger = logging.getLogger("gradtrace")
 
 
 def _tensors_of(output: Any) -> list[torch.Tensor]:
@@ -53,6 +56,7 @@ class CapturedCall:
     hx: Any
     rng: tuple[str, torch.Tensor] | None
     segment: int
+    versions: tuple[int, ...] = ()  # the parameters' version counters at the forward
     grads: list[torch.Tensor | None] = field(default_factory=list)
     shapes: list[torch.Size] = field(default_factory=list)
     reached: bool = False
@@ -70,12 +74,25 @@ class CapturedCall:
         self.grads[index] = grad.detach()
         self.reached = True
 
+    def changed(self) -> bool:
+        """Whether a parameter of the module changed in place since the forward (a step)."""
+        return tuple(p._version for p in self.module.parameters()) != self.versions
+
     def replay(self, *, cell_state: bool) -> dict:
         """Run the call through gradtrace's kernels and backpropagate the captured gradients.
 
-        Returns {(layer, direction): StepNorms}, filled.
+        Returns {(layer, direction): StepNorms}, filled; {} (and a log line) when the
+        parameters changed since the forward, since the replay would no longer be exact.
         """
         records: dict = {}
+        if self.changed():
+            logger.warning(
+                "gradtrace: the profile of %s is left out: its parameters changed between the "
+                "forward and the profile (read it before optimizer.step(); with a Monitor and a "
+                "closure optimizer call monitor.observe() inside the closure)",
+                type(self.module).__name__,
+            )
+            return records
         forward = FusedForward(self.module, self.kind, lambda: records, cell_state=cell_state)
         data = self.input.data if isinstance(self.input, PackedSequence) else self.input
         leaf = data.detach().requires_grad_(True)
@@ -127,4 +144,5 @@ def capture_call(
     hx = args[1] if len(args) > 1 else kwargs.get("hx")
     if not isinstance(x, torch.Tensor | PackedSequence):
         return None
-    return CapturedCall(module, kind, _detached(x), _detached(hx), rng, segment)
+    versions = tuple(p._version for p in module.parameters())
+    return CapturedCall(module, kind, _detached(x), _detached(hx), rng, segment, versions)
