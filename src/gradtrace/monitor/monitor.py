@@ -22,6 +22,7 @@ from torch import nn
 from gradtrace.errors import InvalidValue, check, check_choice
 from gradtrace.monitor.alerts import Alert, GradtraceWarning, NonFiniteGradient
 from gradtrace.monitor.history import History
+from gradtrace.monitor.jsonl import JsonlSink
 from gradtrace.monitor.norms import (
     NormMeter,
     Norms,
@@ -33,7 +34,7 @@ from gradtrace.monitor.norms import (
 from gradtrace.monitor.profiling import ProfileScheduler
 from gradtrace.monitor.reporter import MeasuredStep, Reporter
 from gradtrace.monitor.rules import StepRules
-from gradtrace.monitor.sinks import JsonlSink, Sink
+from gradtrace.monitor.sinks import Sink
 from gradtrace.monitor.summary import print_summary
 from gradtrace.monitor.thresholds import Thresholds
 
@@ -131,6 +132,7 @@ class Monitor:
         self._open: MeasuredStep | None = None
         self._manual = False  # step() ran since the last optimizer step
         self._handles: list[Any] = []
+        self._pending_log: dict[str, Any] = {}  # loss / lr given through log() for this step
         self.profiler = ProfileScheduler(model, every=profile_every, is_due=self._profile_due)
         self.profiler.install()
         if optimizer is not None:
@@ -146,6 +148,15 @@ class Monitor:
         """Record a step: call after ``backward()`` (and your own clipping) without an optimizer."""
         self._safely(self._step)
         self._manual = self.optimizer is not None  # the optimizer's hook must not record it again
+
+    def log(self, *, loss: Any = None, lr: Any = None) -> None:
+        """Give the loss (and the learning rate, without an optimizer) of the step being recorded.
+
+        Call before ``optimizer.step()`` (or ``monitor.step()``). A loss tensor stays on its
+        device until the next flush copies it with the norms: no host sync per step. With an
+        optimizer the learning rate of each param group is read by itself.
+        """
+        self._pending_log.update(_logged(loss=loss, lr=lr))
 
     def flush(self) -> None:
         """Copy pending norms to the host, judge alerts and write the sinks."""
@@ -240,6 +251,9 @@ class Monitor:
             grads, _ = self._meter.grads()
             post = torch.linalg.vector_norm(param_norms(grads))
             measured.post, measured.clipped = post, post < measured.norms.total
+        given, self._pending_log = self._pending_log, {}
+        measured.loss = given.get("loss")
+        measured.lr = given.get("lr") or _learning_rates(self.optimizer)
         self.reporter.add(measured, profile)
         self.step_count += 1
         if self.reporter.pending >= self.flush_every or profile is not None:
@@ -288,6 +302,30 @@ def _report_failure(error: Exception) -> None:
     logger.error(text, exc_info=error)
     with contextlib.suppress(Exception):  # warnings turned into errors must not stop training
         warnings.warn(text, RuntimeWarning, stacklevel=4)
+
+
+def _logged(*, loss: Any, lr: Any) -> dict[str, Any]:
+    """Validate what ``Monitor.log`` was given (no host sync: only shapes are looked at)."""
+    out: dict[str, Any] = {}
+    if loss is not None:
+        ok = isinstance(loss, torch.Tensor) and loss.numel() == 1 and loss.is_floating_point()
+        ok = ok or (isinstance(loss, int | float) and not isinstance(loss, bool))
+        check(ok, "loss", type(loss).__name__, "a number or a one-element floating-point tensor")
+        out["loss"] = loss.detach() if isinstance(loss, torch.Tensor) else float(loss)
+    if lr is not None:
+        values = list(lr) if isinstance(lr, list | tuple) else [lr]
+        ok = all(isinstance(v, int | float | torch.Tensor) for v in values) and bool(values)
+        check(ok, "lr", lr, "a number, or a list of one number per param group")
+        out["lr"] = values
+    return out
+
+
+def _learning_rates(optimizer: Any) -> list[Any]:
+    """The learning rate of each param group ([] without an optimizer or an "lr" entry)."""
+    if optimizer is None:
+        return []
+    groups = [group.get("lr") for group in optimizer.param_groups]
+    return [] if any(lr is None for lr in groups) else groups
 
 
 def _layer_kinds(model: nn.Module, index: ParamIndex) -> dict[str, str]:
