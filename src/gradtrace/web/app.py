@@ -11,6 +11,7 @@ from fastapi import FastAPI
 
 from gradtrace.web.assets import assets_router
 from gradtrace.web.errors import install_error_handlers
+from gradtrace.web.routes_live import live_router
 from gradtrace.web.routes_probe import probe_router
 from gradtrace.web.routes_results import results_router
 from gradtrace.web.routes_simulate import simulate_router
@@ -51,6 +52,7 @@ def create_app(
     probes = probe_router(lock=app.state.probe_lock, probe_wait_s=probe_wait_s)
     app.include_router(probes, prefix="/api", tags=["probe"])
     app.include_router(results_router(Path(data_dir)), prefix="/api", tags=["results"])
+    app.include_router(live_router(Path(data_dir)), prefix="/api", tags=["live"])
     app.include_router(assets_router())
     if local_docs:
         _mount_local_docs(app)
