@@ -57,18 +57,13 @@
       {x: state.x, y: state.norm, mode: "lines", name: "before clipping", line: {color: GT.color(0)}},
       {x: state.x, y: state.clipped, mode: "lines", name: "after clipping", line: {color: GT.color(1), dash: "dot"}},
     ], normLayout, GT.CONFIG);
-    var traces = [];
-    if (state.loss.some(function (v) { return v !== null; })) {
-      traces.push({x: state.x, y: state.loss, mode: "lines", name: "loss", line: {color: GT.color(2)}});
-    }
-    if (state.lr.some(function (v) { return v !== null; })) {
-      traces.push({x: state.x, y: state.lr, mode: "lines", name: "learning rate", yaxis: "y2",
-                   line: {color: GT.color(3), dash: "dash"}});
-    }
-    var lossLayout = GT.layout({title: "Loss and learning rate", x: "training step", y: "loss"});
-    lossLayout.yaxis2 = Object.assign({}, GT.AXIS, {title: {text: "learning rate"}, overlaying: "y", side: "right",
-                                                    automargin: true});
-    Plotly.react("live-loss", traces, lossLayout, GT.CONFIG);
+    var lossLayout = GT.layout({title: "Loss", x: "training step", y: "loss", showlegend: false});
+    Plotly.react("live-loss", [{x: state.x, y: state.loss, mode: "lines", name: "loss",
+                                line: {color: GT.color(2)}}], lossLayout, GT.CONFIG);
+    var lrLayout = GT.layout({title: "Learning rate (first param group)", x: "training step",
+                              y: "learning rate", showlegend: false});
+    Plotly.react("live-lr", [{x: state.x, y: state.lr, mode: "lines", name: "learning rate",
+                              line: {color: GT.color(3)}}], lrLayout, GT.CONFIG);
     document.body.dataset.liveSteps = String(state.x.length);
     document.body.dataset.livePolls = String(state.polls);
   }
