@@ -36,7 +36,8 @@ class JsonlSink(Sink):
         self._ident: tuple[int, int] | None = None  # (device, inode) of the open file
         self._end = 0  # the file's size after our last write
         self._opened = False  # the run marker has been written once
-        self._lost = (0, None, None)  # records in the open file, their first and last step
+        # records in the open file, and their first and last step
+        self._lost: tuple[int, int | None, int | None] = (0, None, None)
 
     def __getstate__(self) -> dict[str, Any]:
         state = dict(self.__dict__)
