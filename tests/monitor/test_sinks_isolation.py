@@ -134,3 +134,34 @@ def test_loss_and_lr_reach_the_jsonl_and_the_summary(lm, tmp_path):
     monitor.summary(console=console)
     text = console.export_text()
     assert "loss" in text and "learning rate" in text
+
+
+def test_the_profile_image_draws_g_against_lag_on_a_log_scale_for_every_layer(lm):
+    import numpy as np
+
+    from gradtrace.monitor.profile_image import profile_figure, profile_image
+
+    torch.manual_seed(0)
+    model = lm.TinyLM()
+    opt = torch.optim.SGD(model.parameters(), lr=0.1)
+    with Monitor(model, opt, profile_every=1, warn=False) as monitor:
+        lm.train(model, opt, 1)
+    rec = monitor.history.profiles[0]
+    ax = profile_figure(rec).axes[0]
+    assert ax.get_yscale() == "log" and ax.get_xlabel().startswith("lag k")
+    lines = {line.get_label(): line for line in ax.get_lines()}
+    assert set(lines) == {"lstm.l0", "lstm.l1"}
+    for layer in rec.profile["layers"]:
+        g = np.asarray(layer["g"], dtype=np.float64)
+        np.testing.assert_array_equal(lines[layer["name"]].get_ydata(), g[::-1])  # lag 0 = last
+        np.testing.assert_array_equal(lines[layer["name"]].get_xdata(), np.arange(g.size))
+    image = profile_image(rec)
+    assert image.dtype == np.uint8 and image.ndim == 3 and image.shape[2] == 3
+
+
+def test_the_lightning_logger_sink_pickles_without_its_trainer():
+    from gradtrace.lightning import LoggerSink
+
+    sink = LoggerSink(trainer=lambda: None)  # a Trainer cannot be pickled; a lambda neither
+    copy_ = pickle.loads(pickle.dumps(sink))
+    assert copy_.trainer is None and copy_.prefix == "gradtrace/"

@@ -73,3 +73,18 @@ def test_compare_overlays_every_run_of_a_log_and_other_results_chart_by_chart(li
     assert {s["source"] for s in charts["loss"]["series"]} == set(data["sources"])
     assert client.get("/api/compare?ids=missing.jsonl").status_code == 404
     assert client.get("/api/compare").status_code == 422
+
+
+def test_one_run_of_a_monitor_log_is_served_on_request_the_latest_by_default(live):
+    client, folder = live
+    _train(folder / "a.jsonl", 3, run_id="first").close()
+    _train(folder / "a.jsonl", 2, run_id="second").close()
+
+    def steps(url):
+        sections = {s["key"]: s for s in client.get(url).json()["sections"]}
+        return {f["label"]: f["value"] for f in sections["norms"]["facts"]}["steps logged"]
+
+    assert steps("/api/results/a.jsonl") == "2"
+    assert steps("/api/results/a.jsonl?run=first") == "3"
+    bad = client.get("/api/results/a.jsonl?run=third")
+    assert bad.status_code == 422 and bad.json()["detail"].startswith("run: 'third' is not allowed")
