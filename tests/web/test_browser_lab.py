@@ -190,15 +190,18 @@ def test_no_axis_title_overlaps_tick_labels_or_a_legend_in_the_lab(lab, page):
         "activation": "tanh", "init_scale": None, "forget_bias": None, "layer_norm": False,
         "residual": False, "task": None}]))  # fmt: skip
     page.wait_for_selector("body[data-probes='1']", timeout=20000)
-    for where in ("/probe", "/simulator", "/live?id=run-b.jsonl", "/results?id=study"):
+    overlay = "/results?compare=run-a.jsonl,run-b.jsonl,probe.json&chart=global-norm"
+    for where in ("/probe", "/simulator", "/live?id=run-b.jsonl", "/results?id=study", overlay):
         if where != "/probe":
             page.goto(url + where)
         if where.startswith("/live"):
             page.wait_for_function("Number(document.body.dataset.liveSteps) === 8")
-        if where.startswith("/results"):
+        if where.startswith("/results?id"):
             page.wait_for_selector("#result-view[data-loaded=study]")
+        if where.startswith("/results?compare"):
+            page.wait_for_function("Number(document.body.dataset.overlay) > 0")
         page.wait_for_selector(".js-plotly-plot")
         report = page.evaluate(OVERLAPS, page.query_selector("body"))
         assert report["found"] == [], where
         checked += report["plots"]
-    assert checked >= 8
+    assert checked >= 9
