@@ -27,6 +27,11 @@ def test_the_latest_run_is_reported_with_its_gap_and_an_older_run_on_request(tmp
     assert gap.value == "up to 6 records (steps 1-6)" and gap.tone == "warn"
     norms = {f.label: f.value for f in sections["norms"].facts}
     assert norms["steps logged"] == "2" and norms["last step"] == "7"
+    table = sections["runs"].tables[0]
+    assert [(r[0], r[2], r[3], r[4], r[5]) for r in table.rows] == [
+        ("old", 2, 0, 1, 0),
+        ("new", 2, 0, 7, 1),
+    ]
     older = monitor_document(path, run="old")
     norms = {f.label: f.value for f in next(s for s in older.sections if s.key == "norms").facts}
     assert norms["steps logged"] == "2" and norms["last step"] == "1"

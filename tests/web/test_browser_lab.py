@@ -44,6 +44,8 @@ def lab(tmp_path_factory):
     folder = write_samples(tmp_path_factory.mktemp("lab-live"))
     Trainer(folder / "run-a.jsonl", run_id="a").steps(5).monitor.close()
     Trainer(folder / "run-b.jsonl", run_id="b", seed=1).steps(8).monitor.close()
+    Trainer(folder / "two-runs.jsonl", run_id="early").steps(4).monitor.close()
+    Trainer(folder / "two-runs.jsonl", run_id="late").steps(2).monitor.close()
     with serve(folder) as url:
         yield url, folder
 
@@ -93,6 +95,23 @@ def test_the_results_page_overlays_the_ticked_results_on_one_chart(lab, page, sh
     page.wait_for_function("Number(document.body.dataset.overlay) > 0")
     assert page.input_value("#compare-chart") == "global-norm"
     shot(page, "results-overlay")
+
+
+def test_a_log_with_two_runs_shows_the_latest_and_opens_the_other_on_its_own(lab, page):
+    url, _ = lab
+    page.goto(url + "/results?id=two-runs.jsonl")
+    page.wait_for_selector("#result-view[data-loaded='two-runs.jsonl']")
+
+    def logged():
+        facts = page.locator("#section-norms .fact")
+        return dict(zip(facts.locator(".label").all_inner_texts(),
+                        facts.locator(".value").all_inner_texts(), strict=True))  # fmt: skip
+
+    assert logged()["steps logged"] == "2"
+    assert page.locator("#section-runs a.run-link").all_inner_texts() == ["early", "late"]
+    page.click("#section-runs a.run-link:text('early')")
+    page.wait_for_selector("#result-view[data-run='early'][data-loaded='two-runs.jsonl']")
+    assert logged()["steps logged"] == "4" and "run=early" in page.url
 
 
 def test_probes_live_in_the_address_export_as_json_and_come_back_on_reload(lab, page, tmp_path):

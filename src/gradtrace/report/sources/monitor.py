@@ -200,8 +200,24 @@ def alerts_section(alerts: list[dict[str, Any]]) -> Section | None:
     )
 
 
-def runs_section(all_runs: list[str], shown: str, gaps: list[dict[str, Any]]) -> Section | None:
-    """Which run of the log is shown, and every gap in it; None for one run without gaps."""
+def _runs_table(runs: dict[str, list[dict[str, Any]]]) -> Table:
+    rows = []
+    for run, records in runs.items():
+        steps = [r.get("step") for r in records if r.get("kind") == "step"]
+        gaps = sum(1 for r in records if r.get("kind") == "gap")
+        started = next((r.get("started") for r in records if r.get("kind") == "run"), None)
+        rows.append([run, started, len(steps), steps[0] if steps else None,
+                     steps[-1] if steps else None, gaps])  # fmt: skip
+    columns = ["run", "started", "steps", "first step", "last step", "gaps"]
+    return Table("Runs in this log", columns, rows)
+
+
+def runs_section(
+    runs: dict[str, list[dict[str, Any]]], shown: str, gaps: list[dict[str, Any]]
+) -> Section | None:
+    """Which run of the log is shown, every run in it, and every gap in the one shown; None for
+    one run without gaps."""
+    all_runs = list(runs)
     if len(all_runs) <= 1 and not gaps:
         return None
     facts = [Fact("runs in this log", str(len(all_runs))), Fact("run shown", shown)]
@@ -210,20 +226,21 @@ def runs_section(all_runs: list[str], shown: str, gaps: list[dict[str, Any]]) ->
         text = f"up to {gap.get('missing_records', '?')} records (steps {steps[0]}-{steps[1]})"
         facts.append(Fact(f"gap at step {gap.get('step')}: {gap.get('reason', '')}", text, "warn"))
     intro = "A rerun appending to the file starts a new run; the latest is shown."
-    return Section("runs", "Runs and gaps", intro=intro, facts=facts)
+    return Section("runs", "Runs and gaps", intro=intro, facts=facts, tables=[_runs_table(runs)])
 
 
 def monitor_document(path: Path, *, run: str | None = "latest") -> Document:
     """The report of a monitor JSONL log: one run of it ("latest", a run id, or None: all)."""
     records = read_jsonl(path)
-    all_runs = list(split_runs(records))
+    runs = split_runs(records)
+    all_runs = list(runs)
     records = select_run(records, run)
     kinds: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for r in records:
         kinds[str(r.get("kind", "step"))].append(r)
     shown = "all" if run is None else (all_runs[-1] if run == "latest" and all_runs else run)
     doc = Document(title=path.name, source=str(path), kind="monitor log")
-    doc.add(runs_section(all_runs, str(shown), kinds["gap"]))
+    doc.add(runs_section(runs, str(shown), kinds["gap"]))
     doc.add(norms_section(kinds["step"]))
     doc.add(profiles_section(kinds["profile"]))
     doc.add(alerts_section(kinds["alert"]))

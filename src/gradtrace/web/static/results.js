@@ -75,6 +75,20 @@
       Plotly.newPlot(div, fig.data, fig.layout, GT.CONFIG);
     });
     section.tables.forEach(function (t) { card.appendChild(GT.table(t)); });
+    if (section.key === "runs") {  // each run of a monitor log opens on its own
+      card.querySelectorAll("tbody tr").forEach(function (tr) {
+        var cell = tr.querySelector("td");
+        var run = cell.textContent;
+        cell.textContent = "";
+        var a = GT.el("a", {href: "#", class: "run-link", text: run});
+        a.addEventListener("click", function (ev) {
+          ev.preventDefault();
+          setQuery("run", run);
+          show(view.dataset.loaded);
+        });
+        cell.appendChild(a);
+      });
+    }
     if (section.bullets.length) {
       card.appendChild(GT.el("ul", {class: "recs"}, section.bullets.map(function (b) {
         return GT.el("li", {text: b});
@@ -86,9 +100,11 @@
   async function show(id) {
     list.querySelectorAll("a").forEach(function (a) { a.classList.toggle("on", a.dataset.id === id); });
     view.innerHTML = "";
+    view.dataset.loaded = "";
     view.appendChild(GT.el("div", {class: "card"}, [GT.el("p", {class: "note", text: "Loading..."})]));
     try {
-      var doc = await GT.api("/api/results/" + encodeURIComponent(id));
+      var run = new URLSearchParams(window.location.search).get("run");
+      var doc = await GT.api("/api/results/" + encodeURIComponent(id) + (run ? "?run=" + encodeURIComponent(run) : ""));
       view.innerHTML = "";
       var head = GT.el("div", {class: "card"}, [
         GT.el("h2", {text: doc.title}),
@@ -98,6 +114,7 @@
       ]);
       view.appendChild(head);
       doc.sections.forEach(function (s, i) { view.appendChild(renderSection(s, i)); });
+      view.dataset.run = run || "latest";
       view.dataset.loaded = id;
     } catch (err) {
       view.innerHTML = "";
@@ -126,6 +143,7 @@
         a.addEventListener("click", function (ev) {
           ev.preventDefault();
           if (ev.target === pick) return;
+          setQuery("run", null);
           setQuery("id", r.id);
           show(r.id);
         });
