@@ -21,7 +21,8 @@ class WandbSink(Sink):
     """Logs norms, loss, learning rate, horizon, gamma_hat, verdict and profile images to W&B.
 
     Args:
-        run: an active ``wandb`` run to log into (left open on close), or None to start one with
+        run: a ``wandb`` run to log into (left open on close); None: the active ``wandb.run``
+            when there is one and no ``init_options``, else a new run from
             ``wandb.init(**init_options)`` (finished on close).
         prefix: put in front of every key.
         images: also log each profile as an image (``<prefix>profile/g_by_lag``).
@@ -34,6 +35,8 @@ class WandbSink(Sink):
         self, run: Any = None, *, prefix: str = "gradtrace/", images: bool = True, **init_options
     ) -> None:
         wandb = _import_wandb()
+        if run is None and not init_options and wandb.run is not None:
+            run = wandb.run  # the user's own active run: log into it, leave it open
         self._owned = run is None
         self.run = wandb.init(**init_options) if run is None else run
         self.prefix = prefix
