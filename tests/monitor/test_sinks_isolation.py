@@ -44,7 +44,8 @@ def test_a_jsonl_file_lost_during_training_is_recreated_and_the_gap_marked(lm, t
     assert kinds[:2] == [("run", 4), ("gap", 4)]
     assert [s for k, s in kinds[2:]] == [4, 5, 6, 7]
     run, gap = records[0], records[1]
-    assert run["continued"] is True and run["run"] == gap["run"] == monitor.sinks[0].run_id
+    assert run["continued"] is True and run["part"] == 2
+    assert run["run"] == gap["run"] == monitor.sinks[0].run_id
     assert gap["missing_records"] == 4 and gap["missing_steps"] == [0, 3]
     assert gap["reason"].startswith("the file was")
     assert [r["step"] for r in read_jsonl(path, kind="step")] == [4, 5, 6, 7]

@@ -50,6 +50,11 @@ def test_polling_from_an_offset_returns_only_new_complete_lines(live):
     path.write_text('{"step": 0, "kind": "run", "run": "b"}\n')  # a new, shorter file
     again = client.get(f"/api/live/train.jsonl?offset={second['offset']}").json()
     assert again["reset"] and [r["run"] for r in again["records"]] == ["b"]
+    path.unlink()  # replaced by a longer file: its identity tells, not its size
+    path.write_text("".join(f'{{"step": {i}, "kind": "step"}}\n' for i in range(50)))
+    url = f"/api/live/train.jsonl?offset={again['offset']}&file={again['file']}"
+    replaced = client.get(url).json()
+    assert replaced["reset"] and [r["step"] for r in replaced["records"]] == list(range(50))
 
 
 def test_live_refuses_what_is_not_a_monitor_log(live):

@@ -71,6 +71,8 @@ def test_the_live_view_grows_while_training_writes_without_a_reload(lab, page, s
     trainer.steps(2)
     page.wait_for_selector("#live-notes .gap", timeout=10000)
     assert "up to 7 records (steps 0-6) may be missing" in page.inner_text("#live-notes")
+    page.wait_for_function("Number(document.body.dataset.liveSteps) === 9")  # kept, then 2 more
+    assert page.evaluate("document.getElementById('live-norm').data[0].x") == list(range(9))
     trainer.monitor.close()
     shot(page, "live")
 

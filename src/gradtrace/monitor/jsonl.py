@@ -35,7 +35,7 @@ class JsonlSink(Sink):
         self._file: IO[str] | None = None
         self._ident: tuple[int, int] | None = None  # (device, inode) of the open file
         self._end = 0  # the file's size after our last write
-        self._opened = False  # the run marker has been written once
+        self._parts = 0  # files this run has opened (more than one after a deletion)
         # records in the open file, and their first and last step
         self._lost: tuple[int, int | None, int | None] = (0, None, None)
 
@@ -55,8 +55,8 @@ class JsonlSink(Sink):
         self._file = f
         st = os.fstat(f.fileno())
         self._ident = (st.st_dev, st.st_ino)
-        self._emit(run_record(self.run_id, step, continued=self._opened))
-        self._opened = True
+        self._parts += 1
+        self._emit(run_record(self.run_id, step, continued=self._parts > 1, part=self._parts))
 
     def _check(self, step: int) -> None:
         """Reopen the file if it went away; mark the records that went with it."""

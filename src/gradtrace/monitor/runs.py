@@ -21,8 +21,8 @@ def new_run_id() -> str:
     return time.strftime("%Y%m%dT%H%M%SZ", time.gmtime()) + "-" + secrets.token_hex(3)
 
 
-def run_record(run: str, step: int, *, continued: bool = False) -> dict[str, Any]:
-    """The marker that opens a run (or continues it in a recreated file)."""
+def run_record(run: str, step: int, *, continued: bool = False, part: int = 1) -> dict[str, Any]:
+    """The marker that opens a run (or continues it in a recreated file: ``part`` 2, 3, ...)."""
     from gradtrace import __version__
 
     started = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
@@ -30,6 +30,7 @@ def run_record(run: str, step: int, *, continued: bool = False) -> dict[str, Any
     record["gradtrace"] = __version__
     if continued:
         record["continued"] = True
+        record["part"] = part
     return record
 
 

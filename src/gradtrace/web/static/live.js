@@ -9,7 +9,7 @@
   var timer = null;
 
   function fresh(id) {
-    return {id: id, offset: 0, run: null, runs: 0, x: [], norm: [], clipped: [], loss: [], lr: [],
+    return {id: id, offset: 0, file: null, run: null, runs: 0, x: [], norm: [], clipped: [], loss: [], lr: [],
             gaps: [], verdict: null, polls: 0};
   }
 
@@ -21,7 +21,8 @@
         if (r.run !== state.run && !r.continued) {  // a new run: show it alone (the latest)
           var keep = state;
           state = fresh(keep.id);
-          state.offset = keep.offset; state.runs = keep.runs + 1; state.polls = keep.polls;
+          state.offset = keep.offset; state.file = keep.file;
+          state.runs = keep.runs + 1; state.polls = keep.polls;
         }
         state.run = r.run;
       } else if (r.kind === "step") {
@@ -72,11 +73,20 @@
     if (!state) return;
     var current = state;
     try {
-      var data = await GT.api("/api/live/" + encodeURIComponent(current.id) + "?offset=" + current.offset);
+      var url = "/api/live/" + encodeURIComponent(current.id) + "?offset=" + current.offset;
+      if (current.file) url += "&file=" + encodeURIComponent(current.file);
+      var data = await GT.api(url);
       if (state !== current && state.id !== current.id) return;  // another log was chosen meanwhile
-      if (data.reset) { var polls = state.polls; state = fresh(current.id); state.polls = polls; }
+      var first = data.records[0];
+      var continued = first && first.kind === "run" && first.continued && first.run === state.run;
+      if (data.reset && !continued) {  // a different file now: start over from its first line
+        var polls = state.polls;
+        state = fresh(current.id);
+        state.polls = polls;
+      }  // the same run's file recreated after a deletion: keep what was shown, mark the gap
       take(data.records);
       state.offset = data.offset;
+      state.file = data.file;
       state.polls += 1;
       draw();
     } catch (err) {
