@@ -166,3 +166,18 @@ def test_the_lightning_logger_sink_pickles_without_its_trainer():
     sink = LoggerSink(trainer=lambda: None)  # a Trainer cannot be pickled; a lambda neither
     copy_ = pickle.loads(pickle.dumps(sink))
     assert copy_.trainer is None and copy_.prefix == "gradtrace/"
+
+
+def test_a_tensor_learning_rate_is_recorded_as_it_was_on_each_step(lm):
+    torch.manual_seed(0)
+    model = lm.TinyLM()
+    opt = torch.optim.Adam(model.parameters(), lr=torch.tensor(0.01))
+    sched = torch.optim.lr_scheduler.StepLR(opt, step_size=1, gamma=0.1)
+    monitor = Monitor(model, opt, profile_every=0, flush_every=10, warn=False)
+    for i in range(3):
+        opt.zero_grad()
+        lm.loss(model, seed=i).backward()
+        opt.step()
+        sched.step()  # changes the lr tensor in place, before the monitor flushes
+    monitor.close()
+    assert monitor.history.series["lr"] == pytest.approx([0.01, 0.001, 0.0001], rel=1e-6)

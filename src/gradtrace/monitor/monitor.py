@@ -325,7 +325,10 @@ def _learning_rates(optimizer: Any) -> list[Any]:
     if optimizer is None:
         return []
     groups = [group.get("lr") for group in optimizer.param_groups]
-    return [] if any(lr is None for lr in groups) else groups
+    if any(lr is None for lr in groups):
+        return []
+    # a tensor lr (capturable optimizers) is updated in place by schedulers: keep this step's
+    return [lr.detach().clone() if isinstance(lr, torch.Tensor) else lr for lr in groups]
 
 
 def _layer_kinds(model: nn.Module, index: ParamIndex) -> dict[str, str]:
