@@ -32,7 +32,7 @@ from gradtrace.monitor.norms import (
     subnormal_count,
 )
 from gradtrace.monitor.profiling import ProfileScheduler
-from gradtrace.monitor.reporter import MeasuredStep, Reporter
+from gradtrace.monitor.reporter import MeasuredStep, Reporter, learning_rates, logged_values
 from gradtrace.monitor.rules import StepRules
 from gradtrace.monitor.sinks import Sink
 from gradtrace.monitor.summary import print_summary
@@ -156,7 +156,7 @@ class Monitor:
         device until the next flush copies it with the norms: no host sync per step. With an
         optimizer the learning rate of each param group is read by itself.
         """
-        self._pending_log.update(_logged(loss=loss, lr=lr))
+        self._pending_log.update(logged_values(loss=loss, lr=lr))
 
     def flush(self) -> None:
         """Copy pending norms to the host, judge alerts and write the sinks."""
@@ -253,7 +253,7 @@ class Monitor:
             measured.post, measured.clipped = post, post < measured.norms.total
         given, self._pending_log = self._pending_log, {}
         measured.loss = given.get("loss")
-        measured.lr = given.get("lr") or _learning_rates(self.optimizer)
+        measured.lr = given.get("lr") or learning_rates(self.optimizer)
         self.reporter.add(measured, profile)
         self.step_count += 1
         if self.reporter.pending >= self.flush_every or profile is not None:
@@ -302,33 +302,6 @@ def _report_failure(error: Exception) -> None:
     logger.error(text, exc_info=error)
     with contextlib.suppress(Exception):  # warnings turned into errors must not stop training
         warnings.warn(text, RuntimeWarning, stacklevel=4)
-
-
-def _logged(*, loss: Any, lr: Any) -> dict[str, Any]:
-    """Validate what ``Monitor.log`` was given (no host sync: only shapes are looked at)."""
-    out: dict[str, Any] = {}
-    if loss is not None:
-        ok = isinstance(loss, torch.Tensor) and loss.numel() == 1 and loss.is_floating_point()
-        ok = ok or (isinstance(loss, int | float) and not isinstance(loss, bool))
-        check(ok, "loss", type(loss).__name__, "a number or a one-element floating-point tensor")
-        out["loss"] = loss.detach() if isinstance(loss, torch.Tensor) else float(loss)
-    if lr is not None:
-        values = list(lr) if isinstance(lr, list | tuple) else [lr]
-        ok = all(isinstance(v, int | float | torch.Tensor) for v in values) and bool(values)
-        check(ok, "lr", lr, "a number, or a list of one number per param group")
-        out["lr"] = values
-    return out
-
-
-def _learning_rates(optimizer: Any) -> list[Any]:
-    """The learning rate of each param group ([] without an optimizer or an "lr" entry)."""
-    if optimizer is None:
-        return []
-    groups = [group.get("lr") for group in optimizer.param_groups]
-    if any(lr is None for lr in groups):
-        return []
-    # a tensor lr (capturable optimizers) is updated in place by schedulers: keep this step's
-    return [lr.detach().clone() if isinstance(lr, torch.Tensor) else lr for lr in groups]
 
 
 def _layer_kinds(model: nn.Module, index: ParamIndex) -> dict[str, str]:

@@ -10,6 +10,7 @@ from typing import Any
 
 import torch
 
+from gradtrace.errors import check
 from gradtrace.monitor.alerts import Alert, AlertGate, emit
 from gradtrace.monitor.history import History
 from gradtrace.monitor.norms import MISSING, Norms, ParamIndex
@@ -179,6 +180,33 @@ class Reporter:
         self.history.add_alert(alert)
         self._each("write_alert", alert)
         emit(alert, warn=self.warn)
+
+
+def logged_values(*, loss: Any, lr: Any) -> dict[str, Any]:
+    """Validate what ``Monitor.log`` was given (no host sync: only shapes are looked at)."""
+    out: dict[str, Any] = {}
+    if loss is not None:
+        ok = isinstance(loss, torch.Tensor) and loss.numel() == 1 and loss.is_floating_point()
+        ok = ok or (isinstance(loss, int | float) and not isinstance(loss, bool))
+        check(ok, "loss", type(loss).__name__, "a number or a one-element floating-point tensor")
+        out["loss"] = loss.detach() if isinstance(loss, torch.Tensor) else float(loss)
+    if lr is not None:
+        values = list(lr) if isinstance(lr, list | tuple) else [lr]
+        ok = all(isinstance(v, int | float | torch.Tensor) for v in values) and bool(values)
+        check(ok, "lr", lr, "a number, or a list of one number per param group")
+        out["lr"] = values
+    return out
+
+
+def learning_rates(optimizer: Any) -> list[Any]:
+    """The learning rate of each param group ([] without an optimizer or an "lr" entry)."""
+    if optimizer is None:
+        return []
+    groups = [group.get("lr") for group in optimizer.param_groups]
+    if any(lr is None for lr in groups):
+        return []
+    # a tensor lr (capturable optimizers) is updated in place by schedulers: keep this step's
+    return [lr.detach().clone() if isinstance(lr, torch.Tensor) else lr for lr in groups]
 
 
 HEAD = 4  # columns before the per-parameter norms in _to_host's array
