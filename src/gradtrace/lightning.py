@@ -15,17 +15,22 @@ import math
 from typing import Any
 
 from gradtrace.monitor import Monitor, Sink
-from gradtrace.monitor.records import StepRecord
+from gradtrace.monitor.records import ProfileRecord, StepRecord
+from gradtrace.monitor.scalars import profile_scalars
 
 __all__ = ["GradtraceCallback", "LoggerSink"]  # noqa: F822 - GradtraceCallback is built on first use
 
 
 class LoggerSink(Sink):
-    """Writes each step's norms to a Lightning Trainer's loggers (``log_metrics``)."""
+    """Writes each step's norms, and each profile's horizon, gamma_hat and verdict (see
+    ``gradtrace.monitor.scalars``), to a Lightning Trainer's loggers (``log_metrics``)."""
 
     def __init__(self, trainer: Any, *, prefix: str = "gradtrace/") -> None:
         self.trainer = trainer
         self.prefix = prefix
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {**self.__dict__, "trainer": None}  # a copy never pickles the Trainer
 
     def write_step(self, rec: StepRecord) -> None:
         """Log the global norms, the per-layer norms, the clip flag and the non-finite count."""
@@ -37,8 +42,15 @@ class LoggerSink(Sink):
         metrics = {self.prefix + k: v for k, v in metrics.items() if math.isfinite(v)}
         metrics[self.prefix + "clipped"] = float(rec.clipped)
         metrics[self.prefix + "nonfinite"] = float(len(rec.nonfinite))
-        for logger in self.trainer.loggers:
-            logger.log_metrics(metrics, step=rec.step)
+        self._log(metrics, rec.step)
+
+    def write_profile(self, rec: ProfileRecord) -> None:
+        """Log profile/verdict and profile/<layer>/{horizon, gamma_hat, verdict, ...}."""
+        self._log({self.prefix + k: v for k, v in profile_scalars(rec).items()}, rec.step)
+
+    def _log(self, metrics: dict[str, float], step: int) -> None:
+        for logger in [] if self.trainer is None else self.trainer.loggers:
+            logger.log_metrics(metrics, step=step)
 
 
 def _load_lightning() -> Any:
@@ -90,8 +102,13 @@ def _build_callback() -> type:
             if self.monitor is not None:
                 self.monitor.observe()  # raw gradients: Lightning clips after this hook
 
+        def on_before_backward(self, trainer: Any, pl_module: Any, loss: Any) -> None:
+            if self.monitor is not None:
+                self.monitor.log(loss=loss)  # stays on the device until the monitor flushes
+
         def _after_step(self, optimizer: Any, args: Any, kwargs: Any) -> None:
             if self.monitor is not None:
+                self.monitor.log(lr=[group["lr"] for group in optimizer.param_groups])
                 self.monitor.step()  # re-measures the clipped gradients and records the step
 
         def on_fit_end(self, trainer: Any, pl_module: Any) -> None:

@@ -11,6 +11,7 @@ from rich.console import Console
 
 from gradtrace.monitor import JsonlSink, Monitor, RichSummary, TensorBoardSink, read_jsonl
 from gradtrace.monitor.records import StepRecord, json_safe
+from gradtrace.monitor.scalars import VERDICT_CODES
 
 
 def _run_with_nan(lm, sinks, steps=4, nan_step=3):
@@ -34,7 +35,9 @@ def test_jsonl_lines_are_valid_json_with_step_kind_and_safe_non_finite_values(lm
     lines = path.read_text().splitlines()
     records = [json.loads(line) for line in lines]  # strict JSON: no bare NaN
     kinds = [(r["step"], r["kind"]) for r in records]
-    assert kinds == [(0, "step"), (1, "step"), (2, "step"), (3, "step"), (3, "alert")]
+    assert kinds == [(0, "run"), (0, "step"), (1, "step"), (2, "step"), (3, "step"), (3, "alert")]
+    assert records[0]["run"] == monitor.sinks[0].run_id
+    records = records[1:]
     bad = records[3]
     assert bad["global_norm"] == "nan"
     assert bad["layers"]["decoder"] == "nan" and bad["layers"]["embed"] == "inf"
@@ -57,10 +60,11 @@ def test_jsonl_is_readable_while_training_runs(lm, tmp_path):
     opt = torch.optim.SGD(model.parameters(), lr=0.1)
     monitor = Monitor(model, opt, sinks=[JsonlSink(path)], profile_every=0, flush_every=2)
     lm.train(model, opt, 4)
-    assert [r["step"] for r in read_jsonl(path)] == [0, 1, 2, 3]  # before close: flushed lines
+    steps = [r["step"] for r in read_jsonl(path, kind="step")]
+    assert steps == [0, 1, 2, 3]  # before close: flushed lines
     with path.open("a") as f:
         f.write('{"step": 4, "kind": "st')  # a line being written right now
-    assert len(read_jsonl(path)) == 4
+    assert len(read_jsonl(path, kind="step")) == 4
     monitor.close()
 
 
@@ -95,9 +99,8 @@ def test_tensorboard_scalars_histograms_and_non_finite_counts_read_back(lm, tmp_
     assert [h.histogram_value.num for h in histograms] == [n_params] * 3 + [n_params - 2]
 
 
-def test_tensorboard_gets_profiles_as_histograms_and_scalars(lm, tmp_path):
+def test_tensorboard_gets_each_profile_as_an_image_and_horizon_gamma_verdict_scalars(lm, tmp_path):
     pytest.importorskip("tensorboard")
-    pytest.importorskip("gradtrace.tracing")
     from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
     torch.manual_seed(0)
@@ -105,14 +108,21 @@ def test_tensorboard_gets_profiles_as_histograms_and_scalars(lm, tmp_path):
     opt = torch.optim.SGD(model.parameters(), lr=0.1)
     with Monitor(model, opt, sinks=[TensorBoardSink(tmp_path)], profile_every=2) as monitor:
         lm.train(model, opt, 3)
-    events = EventAccumulator(str(tmp_path), size_guidance={"scalars": 0, "histograms": 0})
+    events = EventAccumulator(str(tmp_path), size_guidance={"scalars": 0, "images": 0})
     events.Reload()
-    histograms = events.Histograms("profile/lstm.l1/log10_g")
-    assert [h.step for h in histograms] == [0, 2]
-    assert histograms[0].histogram_value.num == 7  # one g_t per time step
-    decay = events.Scalars("profile/lstm.l0/decay_factor")
-    expected = monitor.history.profiles[1].layers[0]["decay_factor"]
-    assert decay[1].step == 2 and decay[1].value == pytest.approx(expected, rel=1e-6)
+    images = events.Images("profile/g_by_lag")
+    assert [i.step for i in images] == [0, 2] and images[0].width > 100
+    assert not any("log10_g" in tag for tag in events.Tags()["histograms"])  # the lag axis stays
+    rows = {row["name"]: row for row in monitor.history.profiles[1].layers}
+    for name, row in rows.items():
+        gamma = events.Scalars(f"profile/{name}/gamma_hat")
+        assert gamma[1].step == 2 and gamma[1].value == pytest.approx(row["decay_factor"], rel=1e-6)
+        horizon = events.Scalars(f"profile/{name}/horizon")[1].value
+        assert horizon == (row["seq_len"] if row["horizon"] is None else row["horizon"])
+        verdict = events.Scalars(f"profile/{name}/verdict")[1].value
+        assert verdict == VERDICT_CODES[row["verdict"]]
+    overall = events.Scalars("profile/verdict")[1].value
+    assert overall == VERDICT_CODES[monitor.history.profiles[1].verdict]
 
 
 def test_rich_summary_prints_a_row_per_layer_when_the_monitor_closes(lm):
@@ -123,4 +133,5 @@ def test_rich_summary_prints_a_row_per_layer_when_the_monitor_closes(lm):
         assert row in text
     assert "non-finite steps 1" in text and "alerts: non-finite 1" in text
     table = monitor.summary(console=Console(record=True, width=120))
-    assert table.row_count == 6
+    assert table.row_count == 7  # six norms, then the learning rate read from the optimizer
+    assert "learning rate" in text

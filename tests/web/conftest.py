@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import socket
 import threading
 import time
@@ -35,15 +36,15 @@ SCREENSHOTS = Path(__file__).resolve().parents[2] / "artifacts" / "screenshots"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
 
 
-@pytest.fixture(scope="session")
-def server(data_dir):
-    """A real uvicorn server on a free localhost port, in a thread; yields its base URL."""
+@contextlib.contextmanager
+def serve(folder):
+    """A real uvicorn server over `folder` on a free localhost port, in a thread; its base URL."""
     import uvicorn
 
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.bind(("127.0.0.1", 0))
     port = sock.getsockname()[1]
-    config = uvicorn.Config(create_app(data_dir), log_level="warning", lifespan="off")
+    config = uvicorn.Config(create_app(folder), log_level="warning", lifespan="off")
     uv = uvicorn.Server(config)
     thread = threading.Thread(target=uv.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()
@@ -51,10 +52,19 @@ def server(data_dir):
     while not uv.started:
         assert time.monotonic() < deadline, "the lab server did not start"
         time.sleep(0.02)
-    yield f"http://127.0.0.1:{port}"
-    uv.should_exit = True
-    thread.join(10)
-    sock.close()
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        uv.should_exit = True
+        thread.join(10)
+        sock.close()
+
+
+@pytest.fixture(scope="session")
+def server(data_dir):
+    """The lab over the sample data folder, served for real; yields its base URL."""
+    with serve(data_dir) as url:
+        yield url
 
 
 @pytest.fixture(scope="session")

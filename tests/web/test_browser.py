@@ -167,12 +167,11 @@ def test_a_probe_draws_its_curve_and_probes_overlay_for_comparison(page_at, shot
 
 def test_a_bad_probe_shows_the_server_s_one_line_error(page_at):
     page = page_at("/probe")
-    page.fill("#hidden_size", "100000")
-    page.evaluate("document.getElementById('hidden_size').removeAttribute('max')")
+    page.fill("#seed", "3000000000")  # the form checks sizes and combinations, not the seed
     page.click("#run-probe")
     error = page.wait_for_selector("#probe-error .error")
-    assert error.inner_text() == "hidden_size: 100000 is not allowed; must be <= 512"
-    page.fill("#hidden_size", "64")
+    assert error.inner_text() == "seed: 3000000000 is not allowed; must be <= 2147483647"
+    page.fill("#seed", "0")
 
 
 def test_the_results_page_lists_results_and_opens_a_study(server, page, shot):

@@ -30,7 +30,8 @@ class History:
 
     ``steps[i]`` is the step of ``series[key][i]`` for every key; after ``k`` halvings one point
     in ``stride = 2**k`` steps is kept. Keys: ``global_norm``, ``global_norm_clipped``,
-    ``clipped`` (0/1), ``subnormal_fraction`` and ``layer/<name>`` for every layer. Alerts and
+    ``clipped`` (0/1), ``subnormal_fraction``, ``layer/<name>`` for every layer, and ``loss`` and
+    ``lr`` (the first param group's) once the monitor has them. Alerts and
     profiles are kept whole (up to ``max_events`` each, the latest).
     """
 
@@ -61,6 +62,10 @@ class History:
             "subnormal_fraction": rec.subnormal_fraction,
         }
         values.update({f"layer/{name}": norm for name, norm in rec.layers.items()})
+        if rec.loss is not None:
+            values["loss"] = rec.loss
+        if rec.lr:
+            values["lr"] = rec.lr[0]
         self.steps.append(rec.step)
         for key, value in values.items():
             self.series.setdefault(key, [math.nan] * (len(self.steps) - 1)).append(float(value))

@@ -23,6 +23,7 @@ from gradtrace._stack import user_stacklevel
 from gradtrace.errors import InvalidValue, check, check_choice
 from gradtrace.monitor.alerts import Alert, GradtraceWarning, NonFiniteGradient
 from gradtrace.monitor.history import History
+from gradtrace.monitor.jsonl import JsonlSink
 from gradtrace.monitor.norms import (
     NormMeter,
     Norms,
@@ -33,9 +34,9 @@ from gradtrace.monitor.norms import (
     unwrap,
 )
 from gradtrace.monitor.profiling import ProfileScheduler
-from gradtrace.monitor.reporter import MeasuredStep, Reporter
+from gradtrace.monitor.reporter import MeasuredStep, Reporter, learning_rates, logged_values
 from gradtrace.monitor.rules import StepRules
-from gradtrace.monitor.sinks import JsonlSink, Sink
+from gradtrace.monitor.sinks import Sink
 from gradtrace.monitor.summary import print_summary
 from gradtrace.monitor.thresholds import Thresholds
 
@@ -159,6 +160,7 @@ class Monitor:
         self._manual = False  # step() ran since the last optimizer step
         self._handles: list[Any] = []
         self._grad_hook: Any = None
+        self._pending_log: dict[str, Any] = {}  # loss / lr given through log() for this step
         self._group_sizes = self._optimizer_sizes()
         self.profiler = ProfileScheduler(
             model, every=profile_every, is_due=self._profile_due, cells=cells
@@ -185,6 +187,15 @@ class Monitor:
         """Record a step: call after ``backward()`` (and your own clipping) without an optimizer."""
         self._safely(self._step)
         self._manual = self.optimizer is not None  # the optimizer's hook must not record it again
+
+    def log(self, *, loss: Any = None, lr: Any = None) -> None:
+        """Give the loss (and the learning rate, without an optimizer) of the step being recorded.
+
+        Call before ``optimizer.step()`` (or ``monitor.step()``). A loss tensor stays on its
+        device until the next flush copies it with the norms: no host sync per step. With an
+        optimizer the learning rate of each param group is read by itself.
+        """
+        self._pending_log.update(logged_values(loss=loss, lr=lr))
 
     def flush(self) -> None:
         """Copy pending norms to the host, judge alerts and write the sinks."""
@@ -349,6 +360,9 @@ class Monitor:
         profile, self._profiled = self._profiled or self.profiler.collect(), None
         if measured is None:
             return
+        given, self._pending_log = self._pending_log, {}
+        measured.loss = given.get("loss")
+        measured.lr = given.get("lr") or learning_rates(self.optimizer)
         self.reporter.add(measured, profile)
         self.step_count += 1
         self.profiler.start_if_due()  # the next step's forward runs observed

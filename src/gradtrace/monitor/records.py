@@ -54,6 +54,8 @@ class StepRecord:
     subnormal_fraction: float  # over the sampled gradient entries; nan when not measured
     layers: dict[str, float]  # layers with at least one gradient on this step
     params: dict[str, float | None]  # None where the parameter had no gradient
+    loss: float | None = None  # given through monitor.log(loss=...); None when not given
+    lr: list[float] = field(default_factory=list)  # per optimizer param group; [] when unknown
 
     def to_dict(self) -> dict:
         """The record as a plain dict (floats may be non-finite; see json_safe)."""
@@ -64,6 +66,7 @@ class StepRecord:
         """Rebuild a record from ``to_dict`` output (or its JSON-safe form)."""
         data = from_json_safe(dict(data))
         data.pop("kind", None)
+        data.pop("run", None)
         return cls(**data)
 
 
@@ -86,4 +89,5 @@ class ProfileRecord:
         """Rebuild a record from ``to_dict`` output (or its JSON-safe form)."""
         data = from_json_safe(dict(data))
         data.pop("kind", None)
+        data.pop("run", None)
         return cls(**data)

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import torch
 
+from gradtrace.errors import check
 from gradtrace.monitor.alerts import Alert, AlertGate, emit
 from gradtrace.monitor.history import History
 from gradtrace.monitor.norms import MISSING, Norms, ParamIndex
@@ -33,13 +35,16 @@ class MeasuredStep:
     skipped: bool = False
     subnormal: torch.Tensor | None = None  # count of subnormal entries in the sample
     sample_size: int = 0
+    loss: torch.Tensor | float | None = None  # from monitor.log(loss=...), still on the device
+    lr: list[Any] = field(default_factory=list)  # per param group (floats or 0-dim tensors)
 
 
 class Reporter:
     """Holds measured steps until a flush, then turns them into records, alerts and sink writes.
 
     Every process keeps the history; only the main process (rank 0) judges alerts and writes
-    sinks, so a DDP run reports once.
+    sinks, so a DDP run reports once. A sink that raises is switched off alone, with one logged
+    error (it moves from ``sinks`` to ``failed_sinks``); the other sinks and the monitor go on.
     """
 
     def __init__(
@@ -57,6 +62,7 @@ class Reporter:
         self.thresholds = thresholds
         self.rules = rules
         self.sinks = sinks
+        self.failed_sinks: list[tuple[Sink, Exception]] = []
         self.history = history
         self.is_main = is_main
         self.warn = warn
@@ -85,16 +91,19 @@ class Reporter:
         steps, self._steps = self._steps, []
         profiles, self._profiles = self._profiles, []
         if steps:
+            _logged_to_host(steps)
             for measured, row in zip(steps, _to_host(steps), strict=True):
                 self._report_step(self._record(measured, row))
         for step, profiled in profiles:
             self._report_profile(step, profiled)
         if self.is_main:
-            for sink in self.sinks:
-                sink.flush()
+            self._each("flush")
 
     def close_sinks(self) -> None:
-        """Close every sink (main process only); a sink that fails to close is logged, skipped."""
+        """Close every sink (main process only); a sink that fails to close is logged, skipped.
+
+        Sinks switched off by a failure are closed too (quietly), so their files are released.
+        """
         if not self.is_main:
             return
         for sink in self.sinks:
@@ -102,10 +111,29 @@ class Reporter:
                 sink.close(self.history)
             except Exception as e:
                 logger.warning("gradtrace monitor: closing %s failed (%s)", type(sink).__name__, e)
+        for sink, _ in self.failed_sinks:
+            try:
+                sink.close(self.history)
+            except Exception as e:
+                logger.debug("gradtrace monitor: closing failed %s (%s)", type(sink).__name__, e)
+
+    def _each(self, method: str, *args: Any) -> None:
+        """Call ``method`` on every live sink; one that raises is switched off alone."""
+        for sink in list(self.sinks):
+            try:
+                getattr(sink, method)(*args)
+            except Exception as e:
+                self.sinks.remove(sink)
+                self.failed_sinks.append((sink, e))
+                logger.error(
+                    "gradtrace monitor: sink %s failed in %s (%s: %s); that sink is off, "
+                    "the other sinks and the monitor carry on",
+                    type(sink).__name__, method, type(e).__name__, e, exc_info=e,
+                )  # fmt: skip
 
     def _record(self, measured: MeasuredStep, row: Any) -> StepRecord:
         names = self.index.names
-        params, layers = row[4 : 4 + len(names)], row[4 + len(names) :]
+        params, layers = row[HEAD : HEAD + len(names)], row[HEAD + len(names) :]
         sample = measured.sample_size
         subnormal = row[3] / sample if sample and row[3] >= 0 else math.nan
         return StepRecord(
@@ -122,6 +150,8 @@ class Reporter:
             params={
                 n: None if v == MISSING else float(v) for n, v in zip(names, params, strict=True)
             },
+            loss=None if measured.loss is None else float(measured.loss),
+            lr=[float(v) for v in measured.lr],
         )
 
     def _layers_with(self, norms: Norms) -> list[int]:
@@ -134,8 +164,7 @@ class Reporter:
         self.history.add_step(rec)
         if not self.is_main:
             return
-        for sink in self.sinks:
-            sink.write_step(rec)
+        self._each("write_step", rec)
         for alert in self.rules.check(rec):
             self._show(alert)
 
@@ -146,8 +175,7 @@ class Reporter:
         self.history.add_profile(rec)
         if not self.is_main:
             return
-        for sink in self.sinks:
-            sink.write_profile(rec)
+        self._each("write_profile", rec)
         for alert in profile_alerts(
             step, profile, health=health, eps=eps, context=self.advice_context(profile)
         ):
@@ -176,9 +204,38 @@ class Reporter:
         if not self.gate.admit(alert):
             return
         self.history.add_alert(alert)
-        for sink in self.sinks:
-            sink.write_alert(alert)
+        self._each("write_alert", alert)
         emit(alert, warn=self.warn)
+
+
+def logged_values(*, loss: Any, lr: Any) -> dict[str, Any]:
+    """Validate what ``Monitor.log`` was given (no host sync: only shapes are looked at)."""
+    out: dict[str, Any] = {}
+    if loss is not None:
+        ok = isinstance(loss, torch.Tensor) and loss.numel() == 1 and loss.is_floating_point()
+        ok = ok or (isinstance(loss, int | float) and not isinstance(loss, bool))
+        check(ok, "loss", type(loss).__name__, "a number or a one-element floating-point tensor")
+        out["loss"] = loss.detach() if isinstance(loss, torch.Tensor) else float(loss)
+    if lr is not None:
+        values = list(lr) if isinstance(lr, list | tuple) else [lr]
+        ok = all(isinstance(v, int | float | torch.Tensor) for v in values) and bool(values)
+        check(ok, "lr", lr, "a number, or a list of one number per param group")
+        out["lr"] = values
+    return out
+
+
+def learning_rates(optimizer: Any) -> list[Any]:
+    """The learning rate of each param group ([] without an optimizer or an "lr" entry)."""
+    if optimizer is None:
+        return []
+    groups = [group.get("lr") for group in optimizer.param_groups]
+    if any(lr is None for lr in groups):
+        return []
+    # a tensor lr (capturable optimizers) is updated in place by schedulers: keep this step's
+    return [lr.detach().clone() if isinstance(lr, torch.Tensor) else lr for lr in groups]
+
+
+HEAD = 4  # columns before the per-parameter norms in _to_host's array
 
 
 def _to_host(steps: list[MeasuredStep]) -> Any:
@@ -195,3 +252,35 @@ def _to_host(steps: list[MeasuredStep]) -> Any:
     params = torch.stack([m.norms.params for m in steps])  # (S, P)
     layers = torch.stack([m.norms.layers for m in steps])  # (S, L)
     return torch.cat([columns, params, layers], dim=1).to("cpu", torch.float64).numpy()
+
+
+def _logged_to_host(steps: list[MeasuredStep]) -> None:
+    """Turn each step's loss and learning rates into Python floats, in place.
+
+    Tensors given on the device are stacked in their own dtype and copied in one transfer per
+    flush (none when every value is already a number), so nothing is rounded on the way.
+    """
+    tensors = [m.loss for m in steps if isinstance(m.loss, torch.Tensor)]
+    tensors += [v for m in steps for v in m.lr if isinstance(v, torch.Tensor)]
+    if not tensors:
+        return
+    values = iter(_floats(tensors))
+    for m in steps:
+        if isinstance(m.loss, torch.Tensor):
+            m.loss = next(values)
+    for m in steps:
+        m.lr = [next(values) if isinstance(v, torch.Tensor) else v for v in m.lr]
+
+
+def _floats(tensors: list[torch.Tensor]) -> list[float]:
+    """The values of 0-dim tensors, one stack (and copy) per device, in their widest dtype."""
+    out: list[float] = [0.0] * len(tensors)
+    by_device: dict[torch.device, list[int]] = {}
+    for i, t in enumerate(tensors):
+        by_device.setdefault(t.device, []).append(i)
+    for idx in by_device.values():
+        dtype = functools.reduce(torch.promote_types, (tensors[i].dtype for i in idx))
+        stacked = torch.stack([tensors[i].detach().reshape(()).to(dtype) for i in idx])
+        for i, value in zip(idx, stacked.to("cpu", torch.float64).tolist(), strict=True):
+            out[i] = value
+    return out

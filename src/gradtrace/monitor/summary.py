@@ -24,17 +24,25 @@ def _stats(values: list[float]) -> tuple[str, str, str, str]:
 
 
 def summary_table(history: History) -> Table:
-    """A table with one row per series (global and every layer) and a caption of the totals."""
+    """A row per gradient norm (global, each layer), then loss and lr when given; totals below."""
     totals = history.totals
     table = Table(title=f"gradtrace monitor: {totals.steps} steps", title_justify="left")
-    for column in ("gradient norm", "last", "median", "min", "max", "non-finite"):
-        table.add_column(column, justify="left" if column == "gradient norm" else "right")
+    for column in ("series", "last", "median", "min", "max", "non-finite"):
+        table.add_column(column, justify="left" if column == "series" else "right")
     keys = ["global_norm", "global_norm_clipped"] + [f"layer/{n}" for n in history.layers()]
+    label = {"global_norm": "global (raw)", "global_norm_clipped": "global (clipped)"}
     for key in keys:
         values = history.series.get(key, [])
         bad = sum(1 for v in values if not math.isfinite(v))
-        label = {"global_norm": "global (raw)", "global_norm_clipped": "global (clipped)"}
         table.add_row(label.get(key, key.removeprefix("layer/")), *_stats(values), str(bad))
+    named = (("loss", "loss"), ("lr", "learning rate"))
+    extra = [(key, name) for key, name in named if key in history.series]
+    if extra:
+        table.add_section()
+    for key, name in extra:  # beside the norms, when the monitor was given them
+        values = history.series[key]
+        bad = sum(1 for v in values if not math.isfinite(v))
+        table.add_row(name, *_stats(values), str(bad))
     kinds = Counter(alert.kind for alert in history.alerts)
     alerts = ", ".join(f"{kind} {count}" for kind, count in kinds.items()) or "none"
     verdicts = ", ".join(f"{p.step}: {p.verdict}" for p in history.profiles[-3:]) or "none"

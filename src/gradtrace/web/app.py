@@ -11,6 +11,8 @@ from fastapi import FastAPI
 
 from gradtrace.web.assets import assets_router
 from gradtrace.web.errors import install_error_handlers
+from gradtrace.web.jobs import JobBoard
+from gradtrace.web.routes_live import live_router
 from gradtrace.web.routes_probe import probe_router
 from gradtrace.web.routes_results import results_router
 from gradtrace.web.routes_simulate import simulate_router
@@ -48,9 +50,13 @@ def create_app(
     app.include_router(simulate_router(), prefix="/api/simulate", tags=["simulate"])
     app.state.probe_lock = threading.Lock()  # one probe at a time; tests hold it to see 429
     app.state.data_dir = Path(data_dir).resolve()
-    probes = probe_router(lock=app.state.probe_lock, probe_wait_s=probe_wait_s)
+    app.state.probe_jobs = JobBoard(app.state.probe_lock)  # probes with progress and cancel
+    probes = probe_router(
+        lock=app.state.probe_lock, probe_wait_s=probe_wait_s, jobs=app.state.probe_jobs
+    )
     app.include_router(probes, prefix="/api", tags=["probe"])
     app.include_router(results_router(Path(data_dir)), prefix="/api", tags=["results"])
+    app.include_router(live_router(Path(data_dir)), prefix="/api", tags=["live"])
     app.include_router(assets_router())
     if local_docs:
         _mount_local_docs(app)

@@ -24,6 +24,7 @@ PAGES = {
     "/simulator": "simulator.html",
     "/probe": "probe.html",
     "/results": "results.html",
+    "/live": "live.html",
 }
 
 

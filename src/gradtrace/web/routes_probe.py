@@ -13,7 +13,8 @@ from gradtrace.flow import decay_factor, horizon, relative_profile, verdict
 from gradtrace.report.records import Curve
 from gradtrace.report.sources.probe import probe_parts, spectrum_name
 from gradtrace.report.spec import clean
-from gradtrace.web.schemas import MAX_PROBE_WORK, ProbeRequest
+from gradtrace.web.jobs import JobBoard
+from gradtrace.web.schemas import GATES, MAX_PROBE_WORK, ProbeRequest
 
 
 def probe_spec(req: ProbeRequest) -> Any:
@@ -93,13 +94,42 @@ def probe_view(result: Any) -> dict[str, Any]:
     }
 
 
+def constraints() -> dict[str, Any]:
+    """Which combinations the probe accepts, for the form to offer only those."""
+    from gradtrace.init import GATED_ONLY, INITIALIZERS, RNN_ONLY, SCALE_MEANING
+
+    cells = ["rnn", "lstm", "gru"]
+    return {
+        "activations_by_cell": {c: (_ACTIVATIONS if c == "rnn" else ["tanh"]) for c in cells},
+        "inits_by_cell": {
+            c: [i for i in INITIALIZERS if i not in (GATED_ONLY if c == "rnn" else RNN_ONLY)]
+            for c in cells
+        },
+        "forget_bias_cells": ["lstm", "gru"],
+        "inits_without_scale": [
+            i for i in INITIALIZERS if i in SCALE_MEANING and SCALE_MEANING[i] is None
+        ],
+        "scale_minimum": {"chrono": 2.0},
+        "scale_required": ["chrono"],
+        "work": {
+            "max": MAX_PROBE_WORK,
+            "gates": GATES,
+            "formula": "batch_size*seq_len*num_layers*gates*hidden_size^2",
+        },
+    }
+
+
+_ACTIVATIONS = ["tanh", "sigmoid", "relu", "leaky_relu", "prelu"]
+
+
 def _options() -> dict[str, Any]:
     from gradtrace.init import INITIALIZERS
     from gradtrace.tasks import TASKS
 
     return {
+        "constraints": constraints(),
         "cells": ["rnn", "lstm", "gru"],
-        "activations": ["tanh", "sigmoid", "relu", "leaky_relu", "prelu"],
+        "activations": _ACTIVATIONS,
         "inits": list(INITIALIZERS),
         "tasks": list(TASKS),
         "bounds": {
@@ -113,9 +143,48 @@ def _options() -> dict[str, Any]:
     }
 
 
-def probe_router(*, lock: threading.Lock, probe_wait_s: float) -> APIRouter:
-    """Routes of the probe lab; `lock` lets one probe run at a time (others wait, then 429)."""
+def _run(spec: Any) -> dict[str, Any]:
+    from gradtrace.diagnosis import probe
+
+    try:
+        return probe_view(probe(spec))
+    except GradtraceError:
+        raise
+    except ValueError as e:
+        raise ValueError(" ".join(str(e).split())) from e
+
+
+def probe_router(
+    *, lock: threading.Lock, probe_wait_s: float, jobs: JobBoard | None = None
+) -> APIRouter:
+    """Routes of the probe lab; `lock` lets one probe run at a time (others wait, then 429).
+
+    ``jobs`` holds the probe jobs started through /api/probe/jobs (default: a new board).
+    """
     router = APIRouter()
+    board = jobs if jobs is not None else JobBoard(lock)
+
+    @router.post("/probe/jobs", status_code=202, summary="Start a probe; poll it, or cancel it")
+    def start_job(req: ProbeRequest) -> dict[str, Any]:
+        spec = probe_spec(req)
+        job = board.start(req.work, lambda: _run(spec))
+        if job is None:
+            raise HTTPException(429, "another probe is running; try again in a few seconds")
+        return job.view()
+
+    @router.get("/probe/jobs/{job_id}", summary="A probe job's state, estimated progress, result")
+    def get_job(job_id: str) -> dict[str, Any]:
+        job = board.get(job_id)
+        if job is None:
+            raise HTTPException(404, f"no probe job {job_id!r}")
+        return job.view()
+
+    @router.delete("/probe/jobs/{job_id}", summary="Cancel a running probe job")
+    def cancel_job(job_id: str) -> dict[str, Any]:
+        job = board.cancel(job_id)
+        if job is None:
+            raise HTTPException(404, f"no probe job {job_id!r}")
+        return job.view()
 
     @router.get("/options", summary="Choices and size limits of the probe lab")
     def options() -> dict[str, Any]:

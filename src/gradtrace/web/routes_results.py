@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from fastapi import APIRouter, HTTPException
+from fastapi import APIRouter, HTTPException, Query
 from fastapi.responses import HTMLResponse
 
 from gradtrace.report.sources import Found, discover, load_document
@@ -54,10 +54,15 @@ def results_router(data_dir: Path) -> APIRouter:
         return HTMLResponse(render_html(_document(found)))
 
     @router.get("/results/{rid:path}", summary="One result: sections of facts, figures and tables")
-    def result(rid: str) -> dict[str, Any]:
+    def result(rid: str, run: str | None = Query(None, max_length=80)) -> dict[str, Any]:
+        """``run`` picks one run of a monitor log (default: the latest)."""
         from gradtrace.report.payload import document_payload
 
         found = resolve(root, rid)
+        if run is not None and found.kind == "monitor":
+            from gradtrace.report.sources.monitor import monitor_document
+
+            return document_payload(monitor_document(found.path, run=run))
         return document_payload(_document(found))
 
     return router

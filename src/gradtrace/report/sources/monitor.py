@@ -1,4 +1,9 @@
-"""Report sections for a monitor's JSONL log: norms over training, profiles, alerts."""
+"""Report sections for a monitor's JSONL log: norms over training, profiles, alerts.
+
+A log may hold several runs (a rerun appends to the same file) and gaps (a file deleted or
+moved while training ran was recreated): each run is reported on its own, the latest by
+default, and every gap in it is named with the records it may have lost.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +12,7 @@ from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
+from gradtrace.monitor.runs import select_run, split_runs
 from gradtrace.report.charts import loss_chart, profile_chart, timeline_chart
 from gradtrace.report.document import Document, Fact, Section, Table, tone_of
 from gradtrace.report.records import Curve, number, profile_curves
@@ -101,6 +107,12 @@ def norms_section(steps: list[dict[str, Any]]) -> Section | None:
     losses = [number(r.get("loss")) for r in steps]
     if any(v is not None for v in losses):
         figures.append(loss_chart([("loss", clean_steps(x), losses)]))
+    rates = [number((r.get("lr") or [None])[0]) for r in steps]
+    if any(v is not None for v in rates):
+        figures.append(
+            loss_chart([("learning rate", clean_steps(x), rates)], key="lr",
+                       title="Learning rate", y_title="learning rate")
+        )  # fmt: skip
     clipped = sum(1 for r in steps if r.get("clipped"))
     facts = [
         Fact("steps logged", str(len(steps))),
@@ -188,13 +200,47 @@ def alerts_section(alerts: list[dict[str, Any]]) -> Section | None:
     )
 
 
-def monitor_document(path: Path) -> Document:
-    """The report of a monitor JSONL log."""
+def _runs_table(runs: dict[str, list[dict[str, Any]]]) -> Table:
+    rows = []
+    for run, records in runs.items():
+        steps = [r.get("step") for r in records if r.get("kind") == "step"]
+        gaps = sum(1 for r in records if r.get("kind") == "gap")
+        started = next((r.get("started") for r in records if r.get("kind") == "run"), None)
+        rows.append([run, started, len(steps), steps[0] if steps else None,
+                     steps[-1] if steps else None, gaps])  # fmt: skip
+    columns = ["run", "started", "steps", "first step", "last step", "gaps"]
+    return Table("Runs in this log", columns, rows)
+
+
+def runs_section(
+    runs: dict[str, list[dict[str, Any]]], shown: str, gaps: list[dict[str, Any]]
+) -> Section | None:
+    """Which run of the log is shown, every run in it, and every gap in the one shown; None for
+    one run without gaps."""
+    all_runs = list(runs)
+    if len(all_runs) <= 1 and not gaps:
+        return None
+    facts = [Fact("runs in this log", str(len(all_runs))), Fact("run shown", shown)]
+    for gap in gaps:
+        steps = gap.get("missing_steps") or ["?", "?"]
+        text = f"up to {gap.get('missing_records', '?')} records (steps {steps[0]}-{steps[1]})"
+        facts.append(Fact(f"gap at step {gap.get('step')}: {gap.get('reason', '')}", text, "warn"))
+    intro = "A rerun appending to the file starts a new run; the latest is shown."
+    return Section("runs", "Runs and gaps", intro=intro, facts=facts, tables=[_runs_table(runs)])
+
+
+def monitor_document(path: Path, *, run: str | None = "latest") -> Document:
+    """The report of a monitor JSONL log: one run of it ("latest", a run id, or None: all)."""
     records = read_jsonl(path)
+    runs = split_runs(records)
+    all_runs = list(runs)
+    records = select_run(records, run)
     kinds: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for r in records:
         kinds[str(r.get("kind", "step"))].append(r)
+    shown = "all" if run is None else (all_runs[-1] if run == "latest" and all_runs else run)
     doc = Document(title=path.name, source=str(path), kind="monitor log")
+    doc.add(runs_section(runs, str(shown), kinds["gap"]))
     doc.add(norms_section(kinds["step"]))
     doc.add(profiles_section(kinds["profile"]))
     doc.add(alerts_section(kinds["alert"]))

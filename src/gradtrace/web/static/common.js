@@ -52,12 +52,15 @@ GT.layout = function (opts) {
     title: {text: opts.title || "", x: 0.01, xanchor: "left", font: {size: 15}},
     font: {family: "system-ui, -apple-system, Segoe UI, Roboto, sans-serif", size: 12, color: "#1f2937"},
     paper_bgcolor: "white", plot_bgcolor: "white",
-    margin: {l: 64, r: 16, t: opts.title ? 44 : 16, b: 48},
-    xaxis: Object.assign({}, GT.AXIS, {title: {text: opts.x || ""}, type: opts.xlog ? "log" : "linear"},
-                         opts.xaxis || {}),
-    yaxis: Object.assign({}, GT.AXIS, {title: {text: opts.y || ""}, type: opts.ylog ? "log" : "linear",
+    // automargin and a standoff keep axis titles clear of the tick labels; the legend sits
+    // to the right of the plot (Plotly widens the margin for it), clear of both axis titles
+    margin: {l: 56, r: 16, t: opts.title ? 44 : 16, b: 44},
+    xaxis: Object.assign({}, GT.AXIS, {title: {text: opts.x || "", standoff: 8}, automargin: true,
+                                        type: opts.xlog ? "log" : "linear"}, opts.xaxis || {}),
+    yaxis: Object.assign({}, GT.AXIS, {title: {text: opts.y || "", standoff: 8}, automargin: true,
+                                        type: opts.ylog ? "log" : "linear",
                                         exponentformat: opts.ylog ? "power" : "B"}, opts.yaxis || {}),
-    legend: {orientation: "h", y: -0.2},
+    legend: {orientation: "v", x: 1.02, xanchor: "left", y: 1, yanchor: "top", font: {size: 11}},
     hoverlabel: {namelength: -1},
     showlegend: opts.showlegend !== false,
   };

@@ -17,19 +17,51 @@
     });
   }
 
+  var schema = null;  // the server's constraints (/api/options): the form offers only these
+
+  // Offer only the options the server accepts for the chosen cell; explain the size limit.
+  function applyConstraints() {
+    if (!schema) return;
+    var cell = $("cell").value;
+    var allowed = function (select, values) {
+      Array.from(select.options).forEach(function (o) { o.disabled = values.indexOf(o.value) < 0; });
+      if (values.indexOf(select.value) < 0) select.value = values[0];
+      select.disabled = values.length < 2;
+    };
+    allowed($("activation"), schema.activations_by_cell[cell]);
+    allowed($("init"), schema.inits_by_cell[cell]);
+    var init = $("init").value;
+    $("forget_bias").disabled = schema.forget_bias_cells.indexOf(cell) < 0;
+    if ($("forget_bias").disabled) $("forget_bias").value = "";
+    var noScale = schema.inits_without_scale.indexOf(init) >= 0;
+    $("init_scale").disabled = noScale;
+    if (noScale) $("init_scale").value = "";
+    var least = schema.scale_minimum[init];
+    $("init_scale").min = least === undefined ? "0" : String(least);
+    $("init_scale").required = schema.scale_required.indexOf(init) >= 0;
+    $("init_scale").placeholder = $("init_scale").required ? "needed (>= " + least + ")" : "auto";
+    var req = request();
+    var w = schema.work;
+    var work = req.batch_size * req.seq_len * req.num_layers * w.gates[cell] * req.hidden_size * req.hidden_size;
+    var tooBig = work > w.max;
+    $("work-note").textContent = tooBig
+      ? "Too large for the lab: " + w.formula + " = " + work.toExponential(2) + " > " + w.max.toExponential(0) + "; lower one of them."
+      : "";
+    $("work-note").classList.toggle("error", tooBig);
+    $("run-probe").disabled = tooBig || busy;
+  }
+
   function setCell(cell) {
     $("cell").value = cell;
     document.querySelectorAll("#cell-seg button").forEach(function (b) {
       b.classList.toggle("on", b.dataset.value === cell);
     });
-    var isRnn = cell === "rnn";
-    $("activation").disabled = !isRnn;
-    if (!isRnn) $("activation").value = "tanh";
-    $("forget_bias").disabled = isRnn;
+    applyConstraints();
   }
 
   async function loadOptions() {
     var opts = await GT.api("/api/options");
+    schema = opts.constraints;
     fillSelect($("activation"), opts.activations, "tanh");
     fillSelect($("init"), opts.inits, "default");
     opts.tasks.forEach(function (t) { $("task").appendChild(GT.el("option", {value: t, text: "task: " + t})); });
@@ -164,7 +196,7 @@
   }
 
   function refresh() {
-    drawRuns(); drawProfiles(); drawDetail();
+    drawRuns(); drawProfiles(); drawDetail(); saveState();
     document.body.dataset.probes = String(runs.length);  // lets tests wait for a finished probe
   }
 
@@ -179,35 +211,110 @@
     return parts.join(" ");
   }
 
-  form.addEventListener("submit", async function (ev) {
-    ev.preventDefault();
+  var busy = false;
+  var current = null;  // the running job's id
+
+  function sleep(ms) { return new Promise(function (resolve) { setTimeout(resolve, ms); }); }
+
+  // Run one probe as a job: poll its (estimated) progress; the cancel button stops it.
+  async function runJob(req) {
+    var job = await GT.api("/api/probe/jobs", req);
+    current = job.id;
+    $("probe-progress-row").hidden = false;
+    while (job.state === "running") {
+      $("probe-progress").value = job.progress;
+      $("probe-progress-text").textContent = job.elapsed_s.toFixed(1) + " s of about " + job.expected_s.toPrecision(2) + " s (estimate)";
+      await sleep(150);
+      job = await GT.api("/api/probe/jobs/" + job.id);
+    }
+    current = null;
+    $("probe-progress-row").hidden = true;
+    if (job.state === "cancelled") throw new Error("probe cancelled after " + job.elapsed_s.toFixed(1) + " s");
+    if (job.state === "failed") throw new Error(job.error);
+    return job.result;
+  }
+
+  async function addProbe(req) {
+    var result = await runJob(req);
+    var id = ++nextId;
+    runs.push({id: id, color: GT.color(id - 1), label: labelOf(req), request: req, result: result});
+    selected = id;
+    refresh();
+  }
+
+  async function guarded(work) {
     var button = $("run-probe");
     var err = $("probe-error");
     err.innerHTML = "";
+    busy = true;
     button.disabled = true;
     button.textContent = "Running...";
-    var req = request();
     try {
-      var result = await GT.api("/api/probe", req);
-      var id = ++nextId;
-      runs.push({id: id, color: GT.color(id - 1), label: labelOf(req), result: result});
-      selected = id;
-      refresh();
+      await work();
     } catch (e) {
       err.appendChild(GT.el("div", {class: "error", text: e.message}));
     } finally {
-      button.disabled = false;
+      busy = false;
       button.textContent = "Run probe";
+      applyConstraints();
     }
+  }
+
+  form.addEventListener("submit", function (ev) {
+    ev.preventDefault();
+    guarded(function () { return addProbe(request()); });
   });
+
+  $("cancel-probe").addEventListener("click", function () {
+    if (current !== null) fetch("/api/probe/jobs/" + current, {method: "DELETE"});
+  });
+
+  // The probes live in the address (#probes=[requests]): reload or share to run them again.
+  function saveState() {
+    var list = runs.map(function (r) { return r.request; });
+    var hash = list.length ? "#probes=" + encodeURIComponent(JSON.stringify(list)) : "";
+    history.replaceState(null, "", window.location.pathname + window.location.search + hash);
+  }
+
+  function savedRequests() {
+    var m = window.location.hash.match(/^#probes=(.*)$/);
+    if (!m) return [];
+    try {
+      var list = JSON.parse(decodeURIComponent(m[1]));
+      return Array.isArray(list) ? list.slice(0, 20) : [];
+    } catch (e) {
+      return [];
+    }
+  }
+
+  function exportRuns() {
+    var data = {format: "gradtrace probe lab", version: 1,
+                probes: runs.map(function (r) { return {label: r.label, request: r.request, result: r.result}; })};
+    var blob = new Blob([JSON.stringify(data, null, 2)], {type: "application/json"});
+    var a = GT.el("a", {href: URL.createObjectURL(blob), download: "gradtrace-probes.json"});
+    document.body.appendChild(a);
+    a.click();
+    a.remove();
+  }
 
   document.querySelectorAll("#cell-seg button").forEach(function (b) {
     b.addEventListener("click", function () { setCell(b.dataset.value); });
   });
   $("relative").addEventListener("change", drawProfiles);
+  $("export-runs").addEventListener("click", exportRuns);
+  form.addEventListener("input", applyConstraints);
+  form.addEventListener("change", applyConstraints);
   $("clear-runs").addEventListener("click", function () { runs = []; selected = null; refresh(); });
 
-  loadOptions().then(refresh).catch(function (e) {
+  loadOptions().then(function () {
+    var saved = savedRequests();
+    refresh();
+    if (saved.length) {
+      guarded(async function () {
+        for (var i = 0; i < saved.length; i++) await addProbe(saved[i]);
+      });
+    }
+  }).catch(function (e) {
     $("probe-error").appendChild(GT.el("div", {class: "error", text: e.message}));
   });
 })();

@@ -1,0 +1,100 @@
+"""Probe jobs show progress and can be cancelled; the form's schema offers only valid probes."""
+
+from __future__ import annotations
+
+import itertools
+import time
+
+import pytest
+
+from gradtrace.errors import GradtraceError
+from gradtrace.web.routes_probe import probe_spec
+from gradtrace.web.schemas import ProbeRequest
+
+
+def _wait(client, job_id, *, until=("done", "failed", "cancelled"), timeout=60):
+    deadline = time.monotonic() + timeout
+    while True:
+        view = client.get(f"/api/probe/jobs/{job_id}").json()
+        if view["state"] in until or time.monotonic() > deadline:
+            return view
+        time.sleep(0.05)
+
+
+def test_a_probe_job_reports_progress_then_the_same_result_as_a_direct_probe(client):
+    request = {"cell": "gru", "hidden_size": 16, "seq_len": 30, "batch_size": 4, "seed": 2}
+    started = client.post("/api/probe/jobs", json=request)
+    assert started.status_code == 202
+    first = started.json()
+    assert first["state"] == "running" and first["progress_is_estimate"] and first["expected_s"] > 0
+    done = _wait(client, first["id"])
+    assert done["state"] == "done" and done["progress"] == 1.0 and not done["progress_is_estimate"]
+    direct = client.post("/api/probe", json=request).json()
+    assert done["result"]["layers"][0]["g"] == direct["layers"][0]["g"]
+    assert client.get("/api/probe/jobs/nope").status_code == 404
+
+
+def test_a_long_probe_job_is_cancelled_and_frees_the_lab_for_the_next(client, app):
+    from gradtrace.bounds import WEB
+
+    big = {"cell": "lstm", "hidden_size": 128, "seq_len": WEB.seq_len, "batch_size": 8}
+    job = client.post("/api/probe/jobs", json=big).json()
+    time.sleep(0.3)  # well inside the diagnosis
+    busy = client.post("/api/probe/jobs", json={"hidden_size": 8, "seq_len": 10})
+    assert busy.status_code == 429 and "another probe is running" in busy.json()["detail"]
+    t0 = time.perf_counter()
+    cancelled = client.delete(f"/api/probe/jobs/{job['id']}").json()
+    assert cancelled["state"] == "cancelled" and time.perf_counter() - t0 < 5
+    assert not app.state.probe_lock.locked()
+    small = client.post("/api/probe/jobs", json={"hidden_size": 8, "seq_len": 10}).json()
+    assert _wait(client, small["id"])["state"] == "done"
+
+
+def test_a_bad_job_request_is_refused_before_it_starts(client):
+    response = client.post("/api/probe/jobs", json={"cell": "lstm", "activation": "relu"})
+    assert response.status_code == 422 and "activation" in response.json()["detail"]
+
+
+def _allowed(schema, cell, activation, init, scale, forget_bias):
+    c = schema
+    return (
+        activation in c["activations_by_cell"][cell]
+        and init in c["inits_by_cell"][cell]
+        and (forget_bias is None or cell in c["forget_bias_cells"])
+        and (scale is None or init not in c["inits_without_scale"])
+        and (scale is not None or init not in c["scale_required"])
+        and (scale is None or scale >= c["scale_minimum"].get(init, 0.0))
+    )
+
+
+def test_the_form_schema_allows_exactly_the_combinations_the_server_accepts(client):
+    body = client.get("/api/options").json()
+    schema = body["constraints"]
+    combos = itertools.product(
+        ["rnn", "lstm", "gru"], body["activations"], body["inits"], [None, 0.5, 3.0], [None, 1.0]
+    )
+    checked = 0
+    for cell, activation, init, scale, forget_bias in combos:
+        fields = {"cell": cell, "activation": activation, "init": init, "init_scale": scale,
+                  "forget_bias": forget_bias, "hidden_size": 8, "seq_len": 10}  # fmt: skip
+        try:
+            probe_spec(ProbeRequest(**fields))
+            accepted = True
+        except (GradtraceError, ValueError):
+            accepted = False
+        assert accepted == _allowed(schema, cell, activation, init, scale, forget_bias), fields
+        checked += 1
+    assert checked == 3 * len(body["activations"]) * len(body["inits"]) * 3 * 2
+    work = schema["work"]
+    assert work["gates"] == {"rnn": 1, "lstm": 4, "gru": 3} and work["max"] > 0
+
+
+@pytest.mark.parametrize("size", [(512, 1000, 64, 4)])
+def test_the_work_limit_in_the_schema_is_the_one_the_server_applies(client, size):
+    hidden, seq_len, batch, layers = size
+    work = client.get("/api/options").json()["constraints"]["work"]
+    value = batch * seq_len * layers * work["gates"]["lstm"] * hidden**2
+    request = {"cell": "lstm", "hidden_size": hidden, "seq_len": seq_len, "batch_size": batch,
+               "num_layers": layers}  # fmt: skip
+    status = client.post("/api/probe/jobs", json=request).status_code
+    assert (status == 422) == (value > work["max"])
