@@ -1,0 +1,45 @@
+"""The public API is discoverable: __all__, dir(), help() and lazy imports agree."""
+
+from __future__ import annotations
+
+import importlib
+import pydoc
+import subprocess
+import sys
+
+import pytest
+
+import gradtrace
+from gradtrace._lazy import exports_of
+
+PACKAGES = ["gradtrace", "gradtrace.diagnosis", "gradtrace.models", "gradtrace.report"]
+
+
+@pytest.mark.parametrize("name", PACKAGES)
+def test_every_type_checking_import_is_exported_and_resolves_to_its_module(name):
+    package = importlib.import_module(name)
+    exports = exports_of(package.__file__)
+    assert exports, "the TYPE_CHECKING block lists the public API"
+    assert set(exports) <= set(package.__all__)
+    listed = dir(package)
+    for public, (module, attribute) in exports.items():
+        assert public in listed
+        assert getattr(package, public) is getattr(importlib.import_module(module), attribute)
+
+
+def test_dir_lists_trace_and_unknown_names_raise_attribute_error():
+    assert {"trace", "Monitor", "diagnose", "GradientProfile", "__version__"} <= set(dir(gradtrace))
+    with pytest.raises(AttributeError, match="no_such_name"):
+        _ = gradtrace.no_such_name
+
+
+def test_help_shows_the_public_functions_and_classes():
+    text = pydoc.render_doc(gradtrace, renderer=pydoc.plaintext)
+    for piece in ("trace(model", "diagnose(model", "class Monitor", "class GradientProfile"):
+        assert piece in text
+
+
+def test_import_gradtrace_stays_light():
+    code = "import sys, gradtrace; print('torch' in sys.modules, 'matplotlib' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.split() == ["False", "False"]
