@@ -12,7 +12,13 @@ import pytest
 import gradtrace
 from gradtrace._lazy import exports_of
 
-PACKAGES = ["gradtrace", "gradtrace.diagnosis", "gradtrace.models", "gradtrace.report"]
+PACKAGES = [
+    "gradtrace",
+    "gradtrace.diagnosis",
+    "gradtrace.models",
+    "gradtrace.report",
+    "gradtrace.simulate",
+]
 
 
 @pytest.mark.parametrize("name", PACKAGES)

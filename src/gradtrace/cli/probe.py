@@ -6,7 +6,6 @@ import json
 import math
 
 import click
-import torch
 from rich.console import Console, Group
 from rich.table import Table
 from rich.text import Text
@@ -325,7 +324,7 @@ def render_compare(results) -> Group:
     "plot_path",
     type=click.Path(dir_okay=False),
     default=None,
-    help="Write r_k against lag to this PNG.",
+    help="Write r_k against lag to this figure (.png at 200 dpi, .svg or .pdf).",
 )
 def probe(specs, compare_mode, threads, as_json, plot_path, **options) -> None:
     """Diagnose gradient flow of a freshly initialised model on one batch.
@@ -340,8 +339,11 @@ def probe(specs, compare_mode, threads, as_json, plot_path, **options) -> None:
     if compare_mode and not specs:
         raise click.UsageError("--compare needs at least one SPEC, e.g. --compare rnn lstm")
     probe_specs = _probe_specs(options, specs)
-    if plot_path is not None and not plot_path.lower().endswith(".png"):
-        raise InvalidValue("--plot", plot_path, "a .png file name")
+    import torch
+
+    from gradtrace.simulate.paths import check_figure_path
+
+    check_figure_path(plot_path, name="--plot")
     previous = torch.get_num_threads()
     torch.set_num_threads(threads)  # small recurrent models run fastest on one thread
     try:

@@ -12,21 +12,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
 
-Mode = Literal["lines", "markers", "lines+markers"]
+from gradtrace.plotting import PALETTE, color
 
-# A colour cycle readable on a white background (shared by Plotly and matplotlib).
-PALETTE: tuple[str, ...] = (
-    "#2563eb",
-    "#dc2626",
-    "#16a34a",
-    "#9333ea",
-    "#ea580c",
-    "#0891b2",
-    "#ca8a04",
-    "#db2777",
-    "#4b5563",
-    "#65a30d",
-)
+__all__ = ["PALETTE", "FigureSpec", "HLine", "Heatmap", "Series", "clean", "color"]
+
+Mode = Literal["lines", "markers", "lines+markers"]
 
 
 def clean(values: Sequence[float | None]) -> list[float | None]:
@@ -93,8 +83,3 @@ class FigureSpec:
     def is_empty(self) -> bool:
         """True when the figure has nothing to draw."""
         return not self.series and self.heatmap is None
-
-
-def color(index: int) -> str:
-    """The index-th colour of the shared palette (cycling)."""
-    return PALETTE[index % len(PALETTE)]

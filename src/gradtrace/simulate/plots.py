@@ -22,10 +22,9 @@ def _figure(columns: int = 1):  # -> matplotlib.figure.Figure
 
 
 def _save(figure, path: str | Path) -> Path:
-    target = Path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    figure.savefig(target, dpi=120)
-    return target
+    from gradtrace.plotting import save_figure
+
+    return save_figure(figure, path)
 
 
 def plot_decay(table: DecayTable, path: str | Path) -> Path:
