@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import html
 import math
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -52,6 +53,20 @@ def num(value: Any) -> str:
     if not math.isfinite(value):
         return str(value)
     return f"{value:.3g}"
+
+
+_OWN_LAYER = re.compile(r"^layers\.(\d+)\.l0(\.reverse)?$")
+
+
+def readable_layer(name: str) -> str:
+    """gradtrace's own RecurrentNet layer names read as words: ``layers.0.l0`` -> ``layer 1``.
+
+    Only for models gradtrace built itself (probe, study); a user's module paths are kept.
+    """
+    found = _OWN_LAYER.match(name)
+    if found is None:
+        return name
+    return f"layer {int(found.group(1)) + 1}" + (" (reverse)" if found.group(2) else "")
 
 
 def _horizon(lag: int | None) -> str:

@@ -11,6 +11,7 @@ from rich.table import Table
 from rich.text import Text
 
 from gradtrace.bounds import LIBRARY
+from gradtrace.display import readable_layer
 from gradtrace.errors import InvalidValue
 
 FIELD_OPTIONS = {
@@ -153,7 +154,9 @@ def render_one(result) -> Group:
         f"  T={spec.seq_len} batch={spec.batch_size} {spec.dtype} seed={spec.seed}",
         f" task={spec.task}" if spec.task else "",
     )
-    curve = Table(title=f"gradient reaching lag k ({result.layer})", title_justify="left")
+    curve = Table(
+        title=f"gradient reaching lag k ({readable_layer(result.layer)})", title_justify="left"
+    )
     curve.add_column("lag k", justify="right")
     curve.add_column("g_{T-k}", justify="right")
     curve.add_column("r_k", justify="right")
@@ -174,7 +177,7 @@ def _spectra(d) -> Table:
     for name in ("matrix", "gate", "spectral radius", "max singular value"):
         table.add_column(name, justify="left" if name in ("matrix", "gate") else "right")
     for s in d.spectra:
-        table.add_row(s.name, s.gate, _fmt(s.spectral_radius), _fmt(s.max_singular))
+        table.add_row(readable_layer(s.name), s.gate, _fmt(s.spectral_radius), _fmt(s.max_singular))
     return table
 
 
@@ -192,7 +195,9 @@ def _dynamics(d) -> Table:
             picks = dict.fromkeys(k for k in (1, 10, 100, dyn.lags[-1]) if k in at)
             norms = "  ".join(f"k={k}: {_fmt(at[k])}" for k in picks)
         exps = " ".join(_fmt(e) for e in dyn.exponents[:4])
-        table.add_row(dyn.name, exps + (" ..." if len(dyn.exponents) > 4 else ""), norms)
+        table.add_row(
+            readable_layer(dyn.name), exps + (" ..." if len(dyn.exponents) > 4 else ""), norms
+        )
     return table
 
 
@@ -205,7 +210,7 @@ def _health(d) -> Table:
         if h.forget_timescale is not None:
             gates += f" (memory ~{_fmt(h.forget_timescale)} steps)"
         table.add_row(
-            h.name,
+            readable_layer(h.name),
             "-" if h.saturated is None else f"{_fmt(100 * h.saturated)}%",
             "-" if h.dead is None else f"{_fmt(100 * h.dead)}% ({h.dead_units})",
             gates or "-",

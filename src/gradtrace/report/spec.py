@@ -78,6 +78,7 @@ class FigureSpec:
     equal_aspect: bool = False
     note: str = ""
     height: int = 420
+    y_range: tuple[float, float] | None = None  # data units; None: fit everything
 
     @property
     def is_empty(self) -> bool:

@@ -11,6 +11,12 @@ from gradtrace.errors import InvalidValue
 from gradtrace.report.document import Document
 from gradtrace.report.sources.monitor import is_monitor_log, monitor_document
 from gradtrace.report.sources.probe import is_probe, probe_document
+from gradtrace.report.sources.simulate import (
+    audit_document,
+    is_audit,
+    is_simulation,
+    simulation_document,
+)
 from gradtrace.report.sources.study import STORE_NAME, study_document
 
 MAX_JSON_BYTES = 50_000_000
@@ -79,6 +85,10 @@ def kind_of(path: Path) -> str | None:
             return None
         if is_run_record(data):
             return "run"
+        if is_simulation(data):
+            return "simulate"
+        if is_audit(data):
+            return "audit"
         return "probe" if is_probe(data) else None
     return None
 
@@ -93,14 +103,20 @@ def load_document(path: str | Path) -> Document:
         return study_document(path if path.is_dir() else path.parent)
     if kind == "monitor":
         return monitor_document(path)
-    if kind in ("probe", "run"):
+    if kind in ("probe", "run", "simulate", "audit"):
         data = _read_json(path)
-        return run_document(path, data) if kind == "run" else probe_document(path, data)
+        documents = {
+            "run": run_document,
+            "probe": probe_document,
+            "simulate": simulation_document,
+            "audit": audit_document,
+        }
+        return documents[kind](path, data)
     raise InvalidValue(
         "PATH",
         str(path),
-        "give a study or audit folder (with results.sqlite), a probe or run JSON, or a "
-        "monitor JSONL log",
+        "give a study or audit folder (with results.sqlite), the JSON of probe, train, "
+        "simulate or audit --json, or a monitor JSONL log",
     )
 
 
