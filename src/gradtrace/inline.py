@@ -87,6 +87,11 @@ class NotebookFigure(_plotly_class()):  # type: ignore[misc]  # plotly.graph_obj
 
     _gradtrace_spec: FigureSpec | None = None
 
+    def _ipython_display_(self) -> None:  # plotly's own would publish the Plotly data only
+        from IPython.display import display
+
+        display(self._repr_mimebundle_(), raw=True)
+
     def _repr_mimebundle_(self, include: Any = None, exclude: Any = None, **kwargs: Any) -> dict:
         bundle = {
             "application/vnd.plotly.v1+json": json.loads(self.to_json()),

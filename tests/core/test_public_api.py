@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import importlib
 import pydoc
+import re
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -49,3 +51,15 @@ def test_import_gradtrace_stays_light():
     code = "import sys, gradtrace; print('torch' in sys.modules, 'matplotlib' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.split() == ["False", "False"]
+
+
+def test_readme_images_are_files_that_the_sdist_ships():
+    root = Path(__file__).resolve().parents[2]
+    readme = (root / "README.md").read_text(encoding="utf-8")
+    images = re.findall(r"!\[[^\]]*\]\(([^)\s]+)\)", readme)
+    assert images, "the README shows at least one figure"
+    manifest = (root / "MANIFEST.in").read_text(encoding="utf-8")
+    for image in images:
+        assert (root / image).is_file(), image
+        assert image.startswith("docs/") and "recursive-include docs" in manifest
+        assert image.endswith(".png")  # PNG renders everywhere a long description is shown
