@@ -364,7 +364,7 @@ def probe(specs, compare_mode, threads, as_json, plot_path, **options) -> None:
         payload = {"results": [r.to_dict() for r in results]} if comparing else results[0].to_dict()
         click.echo(json.dumps(payload, allow_nan=False))
         return
-    console = Console(width=max(100, Console().width))
+    console = Console()  # the terminal's width; tables fold to fit (tested at 80 and 120)
     console.print(render_compare(results) if comparing else render_one(results[0]))
     if plot_path is not None:
         console.print(f"plot written to {plot_path}")

@@ -136,14 +136,15 @@ class _Progress:
 
     def __init__(self, *, enabled: bool, max_steps: int) -> None:
         from rich.console import Console
-        from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
+        from rich.progress import Progress, TextColumn
+
+        from gradtrace.terminal import progress_columns
 
         console = Console(stderr=True)
         self._bar = Progress(
-            TextColumn("step {task.completed:>6.0f}/{task.total:.0f}"),
-            BarColumn(),
-            TextColumn("loss {task.fields[loss]}  metric {task.fields[metric]}"),
-            TimeRemainingColumn(),
+            *progress_columns(
+                "steps", TextColumn("loss {task.fields[loss]}  metric {task.fields[metric]}")
+            ),
             console=console,
             disable=not (enabled and console.is_terminal),
             transient=True,
