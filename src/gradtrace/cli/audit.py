@@ -12,6 +12,7 @@ from rich.progress import Progress, TextColumn
 from rich.table import Table
 
 from gradtrace.audit.sources import source_label
+from gradtrace.cli.choices import show_choices
 from gradtrace.terminal import progress_columns
 
 VERDICT_STYLE = {
@@ -167,3 +168,6 @@ def _print_claims(claims: list[Any]) -> None:
     for c in claims:
         table.add_row(c.id, source_label(c.seeds), c.theme, c.text)
     Console().print(table)
+
+
+show_choices(audit)  # text options list their choices in --help

@@ -11,6 +11,7 @@ from rich.table import Table
 from rich.text import Text
 
 from gradtrace.bounds import LIBRARY
+from gradtrace.cli.choices import show_choices
 from gradtrace.display import readable_layer
 from gradtrace.errors import InvalidValue
 
@@ -368,3 +369,6 @@ def probe(specs, compare_mode, threads, as_json, plot_path, **options) -> None:
     console.print(render_compare(results) if comparing else render_one(results[0]))
     if plot_path is not None:
         console.print(f"plot written to {plot_path}")
+
+
+show_choices(probe)  # text options list their choices in --help

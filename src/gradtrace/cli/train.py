@@ -8,6 +8,7 @@ from typing import Any
 
 import click
 
+from gradtrace.cli.choices import show_choices
 from gradtrace.errors import InvalidValue
 
 # spec field -> the option that sets it, so that errors name what the user typed
@@ -222,3 +223,6 @@ def _verdict(entry: dict[str, Any]) -> str:
         return f"{profile.verdict()} ({reach})"
     except Exception as e:  # an old or foreign profile format: say so, do not fail the command
         return f"unreadable ({type(e).__name__})"
+
+
+show_choices(train)  # --cell [rnn|lstm|gru], ... in --help
