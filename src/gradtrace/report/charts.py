@@ -90,7 +90,7 @@ def timeline_chart(
 
 
 def loss_chart(
-    runs: Sequence[tuple[str, Sequence[float], Sequence[float]]],
+    runs: Sequence[tuple[str, Sequence[float | None], Sequence[float | None]]],
     *,
     baseline: float | None = None,
     threshold: float | None = None,

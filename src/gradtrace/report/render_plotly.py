@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Sequence
 from typing import Any
 
 import plotly.graph_objects as go
@@ -34,7 +35,7 @@ def decade_ticks(values: list[float | None]) -> dict[str, Any]:
     return {"dtick": max(1, math.ceil((max(logs) - min(logs)) / 8))}
 
 
-def _positive(values: list[float | None], log: bool) -> list[float | None]:
+def _positive(values: Sequence[float | None], log: bool) -> Sequence[float | None]:
     """On a log axis, zero and negative values cannot be drawn: leave a gap instead."""
     if not log:
         return values

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +18,7 @@ from gradtrace.plotting import SAVE_DPI, dash, save_figure
 from gradtrace.report.spec import FigureSpec, color
 
 
-def _array(values: list[float | None], log: bool) -> np.ndarray:
+def _array(values: Sequence[float | None], log: bool) -> np.ndarray:
     """None and (on a log axis) non-positive values become NaN, which matplotlib leaves out."""
     out = np.array([math.nan if v is None else float(v) for v in values], dtype=np.float64)
     if log:
@@ -53,7 +54,7 @@ def to_png(spec: FigureSpec, path: Any, *, dpi: int = SAVE_DPI, fmt: str | None 
     if spec.heatmap is not None:
         hm = spec.heatmap
         z = np.array([[math.nan if v is None else v for v in row] for row in hm.z], dtype=float)
-        rows = list(range(len(hm.y))) if hm.y_labels else hm.y
+        rows: list[float] = [float(i) for i in range(len(hm.y))] if hm.y_labels else hm.y
         mesh = ax.pcolormesh(_edges(hm.x), _edges(rows), z, cmap="viridis", shading="flat")
         fig.colorbar(mesh, ax=ax, label=math_label(hm.colorbar))
         if hm.y_labels:
@@ -61,7 +62,7 @@ def to_png(spec: FigureSpec, path: Any, *, dpi: int = SAVE_DPI, fmt: str | None 
     for i, s in enumerate(spec.series):
         x = _array(s.x, spec.x_log)
         y = _array(s.y, spec.y_log)
-        style = {"color": s.color or color(i), "label": s.name}
+        style: dict[str, Any] = {"color": s.color or color(i), "label": s.name}
         if s.mode == "markers":
             ax.scatter(x, y, s=14, **style)
         else:
@@ -110,7 +111,7 @@ def to_png(spec: FigureSpec, path: Any, *, dpi: int = SAVE_DPI, fmt: str | None 
     return save_figure(fig, path, dpi=dpi)
 
 
-def _edges(centers: list[float]) -> np.ndarray:
+def _edges(centers: Sequence[float]) -> np.ndarray:
     """Cell edges around sorted centre coordinates (for pcolormesh)."""
     c = np.asarray(centers, dtype=float)
     if c.size == 1:

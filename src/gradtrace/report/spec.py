@@ -8,9 +8,11 @@ report, the web lab and `--png` always show the same numbers.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Literal
+
+import numpy as np
 
 from gradtrace.plotting import PALETTE, color
 
@@ -19,7 +21,7 @@ __all__ = ["PALETTE", "FigureSpec", "HLine", "Heatmap", "Series", "clean", "colo
 Mode = Literal["lines", "markers", "lines+markers"]
 
 
-def clean(values: Sequence[float | None]) -> list[float | None]:
+def clean(values: Iterable[float | None] | np.ndarray) -> list[float | None]:
     """Floats as a JSON-safe list: None and non-finite values become None (a gap in the line)."""
     out: list[float | None] = []
     for v in values:
@@ -33,8 +35,8 @@ class Series:
     """One named x/y series; `group` ties series that toggle together in the legend."""
 
     name: str
-    x: list[float | None]
-    y: list[float | None]
+    x: Sequence[float | None]
+    y: Sequence[float | None]
     mode: Mode = "lines"
     color: str | None = None
     dash: bool = False

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -105,7 +106,7 @@ def load_document(path: str | Path) -> Document:
         return monitor_document(path)
     if kind in ("probe", "run", "simulate", "audit"):
         data = _read_json(path)
-        documents = {
+        documents: dict[str, Callable[[Path, Any], Document]] = {
             "run": run_document,
             "probe": probe_document,
             "simulate": simulation_document,

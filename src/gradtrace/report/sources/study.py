@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from gradtrace.report.charts import loss_chart, profile_chart, timeline_chart
-from gradtrace.report.document import Document, Fact, Section, Table
+from gradtrace.report.document import Document, Fact, Section, Table, Tone
 from gradtrace.report.records import Curve, as_list, number, profile_curves
 from gradtrace.report.sources.audit import audit_section
 from gradtrace.report.sources.environment import environment_section
@@ -96,7 +96,12 @@ def overview_section(runs: list[dict[str, Any]]) -> Section | None:
         return None
     status = Counter(str(r.get("status")) for r in runs)
     facts = [Fact("runs", str(len(runs)))]
-    tones = {"solved": "good", "unsolved": "warn", "diverged": "bad", "failed": "bad"}
+    tones: dict[str, Tone] = {
+        "solved": "good",
+        "unsolved": "warn",
+        "diverged": "bad",
+        "failed": "bad",
+    }
     facts += [Fact(s, str(n), tones.get(s, "neutral")) for s, n in sorted(status.items())]
     found = {(str(r.get("task")), number(r.get("seq_len")) or 0) for r in runs}
     tasks = [f"{task} T={seq_len:g}" for task, seq_len in sorted(found)]  # T in numeric order
