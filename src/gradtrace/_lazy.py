@@ -3,7 +3,8 @@
 A package lists its public API once, as ``from module import name as name`` lines inside
 ``if TYPE_CHECKING:``. Type checkers read those lines and see the real types; at run time
 :func:`attach` reads the same lines from the package's source and imports each name on first
-use. Adding a public name is therefore one line.
+use. Adding a public name is therefore one line; ``from gradtrace import init as init`` (the
+package itself as the module) exports a submodule.
 """
 
 from __future__ import annotations
@@ -50,7 +51,11 @@ def attach(
         target = exports.get(name)
         if target is None:
             raise AttributeError(f"module {package!r} has no attribute {name!r}")
-        value = getattr(importlib.import_module(target[0]), target[1])
+        module, attribute = target
+        if module == package:  # a submodule: `from gradtrace import init as init`
+            value = importlib.import_module(f"{package}.{attribute}")
+        else:
+            value = getattr(importlib.import_module(module), attribute)
         setattr(sys.modules[package], name, value)  # the next lookup skips __getattr__
         return value
 

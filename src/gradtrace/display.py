@@ -32,8 +32,11 @@ if TYPE_CHECKING:
     from gradtrace.diagnosis.probing import ProbeResult
     from gradtrace.monitor.monitor import Monitor
     from gradtrace.simulate.decay import DecayTable
+    from gradtrace.simulate.layers import LayerGradients
     from gradtrace.simulate.matrix import MatrixResult
+    from gradtrace.simulate.saturation import ActivationReport
     from gradtrace.tracing.profile import GradientProfile, LayerProfile
+    from gradtrace.training.record import RunRecord
 
 MAX_ROWS = 12  # rows shown before "... N more"
 _STYLE = (
@@ -313,4 +316,57 @@ def monitor_repr(monitor: Monitor) -> str:
     return (
         f"Monitor(steps={history.totals.steps}, layers={len(history.layers())}, "
         f"alerts={len(history.alerts)}, enabled={monitor.enabled})"
+    )
+
+
+def layers_summary(result: LayerGradients) -> Summary:
+    """The gradient reaching each layer relative to the last layer's, and the verdict."""
+    rows = tuple((str(g.layer), str(g.exponent), g.text) for g in result.layers)
+    return Summary(result.summary, ("layer", "exponent", "w**exponent"), rows)
+
+
+def layers_repr(result: LayerGradients) -> str:
+    """One line: w, L and the verdict."""
+    return (
+        f"LayerGradients(w={result.weight_scale:g}, layers={result.num_layers}, "
+        f"verdict={result.verdict!r})"
+    )
+
+
+def activations_summary(report: ActivationReport) -> Summary:
+    """sup |phi'|, phi'(0) and E phi'(a) for each sigma, one row per activation."""
+    columns = ("activation", "sup φ'", "φ'(0)", *(f"σ={s:g}" for s in report.sigmas))
+    rows = _rows((r.name, r.sup_derivative, r.at_zero, *r.mean) for r in report.rows)
+    notes = ("σ=s columns: E φ'(a) for a ~ N(0, s²)",)
+    return Summary("ActivationReport: derivatives", columns, rows, notes)
+
+
+def activations_repr(report: ActivationReport) -> str:
+    """One line: the activations and the sigmas."""
+    return f"ActivationReport(names={report.names}, sigmas={report.sigmas})"
+
+
+def run_summary(record: RunRecord) -> Summary:
+    """A run's outcome and cost: status, steps, metric against baseline, time, parameters."""
+    rows = (
+        ("status", record.status),
+        ("steps (to solve)", f"{record.steps} ({num(record.steps_to_solve)})"),
+        (f"{record.metric_name} (best)", f"{num(record.metric)} ({num(record.best_metric)})"),
+        ("chance baseline", num(record.baseline)),
+        ("final loss", num(record.final_loss)),
+        ("time per step (s)", num(record.time_per_step_s)),
+        ("parameters", str(record.n_params)),
+        ("clip rate", num(record.clip_rate)),
+    )
+    model, task = record.model_spec, record.task_spec
+    title = f"RunRecord: {model.get('cell')} on {task.get('name')} T={task.get('seq_len')}"
+    notes = (f"error: {record.error}",) if record.error else ()
+    return Summary(title, ("", "value"), rows, notes)
+
+
+def run_repr(record: RunRecord) -> str:
+    """One line: status, steps, metric and wall time (not the curves)."""
+    return (
+        f"RunRecord(status={record.status!r}, steps={record.steps}, "
+        f"{record.metric_name}={num(record.metric)}, wall_time_s={num(record.wall_time_s)})"
     )

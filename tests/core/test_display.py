@@ -107,3 +107,19 @@ def test_plotly_figures_carry_a_png_for_exported_notebooks(traced):
     bundle = profile_figure(profile)._repr_mimebundle_()
     assert base64.b64decode(bundle["image/png"])[:4] == b"\x89PNG"
     assert bundle["application/vnd.plotly.v1+json"]["data"]
+
+
+def test_training_records_and_simulations_show_their_outcome_not_their_curves():
+    from gradtrace.report.sample import VARIANTS, run_record
+    from gradtrace.simulate import activation_report, layer_gradients
+    from gradtrace.training import RunRecord
+
+    record = RunRecord.from_dict(run_record(VARIANTS[2], seq_len=20, seed=0))
+    assert repr(record).startswith("RunRecord(status=") and len(repr(record)) < 200
+    assert "chance baseline" in record._repr_html_()
+    layers = layer_gradients(0.5, 5)
+    assert repr(layers) == "LayerGradients(w=0.5, layers=5, verdict='vanishing')"
+    assert "0.0625" in _rich_text(layers)
+    report = activation_report()
+    text = _rich_text(report, width=80)
+    assert "σ=0.25" in text and "0.944" in text  # E tanh'(a), a ~ N(0, 0.25^2)

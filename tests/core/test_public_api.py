@@ -63,3 +63,24 @@ def test_readme_images_are_files_that_the_sdist_ships():
         assert (root / image).is_file(), image
         assert image.startswith("docs/") and "recursive-include docs" in manifest
         assert image.endswith(".png")  # PNG renders everywhere a long description is shown
+
+
+def test_a_submodule_can_be_exported_with_one_line(tmp_path, monkeypatch):
+    package = tmp_path / "lazypkg"
+    package.mkdir()
+    (package / "__init__.py").write_text(
+        "from typing import TYPE_CHECKING\n"
+        "from gradtrace._lazy import attach\n"
+        "if TYPE_CHECKING:\n"
+        "    from lazypkg import part as part\n"
+        "    from lazypkg.part import VALUE as VALUE\n"
+        "else:\n"
+        "    __getattr__, __dir__, __all__ = attach(__name__, __file__)\n"
+    )
+    (package / "part.py").write_text("VALUE = 42\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    lazypkg = importlib.import_module("lazypkg")
+    assert lazypkg.__all__ == ["part", "VALUE"] and "part" not in vars(lazypkg)
+    assert lazypkg.VALUE == 42 and lazypkg.part.VALUE == 42
+    monkeypatch.delitem(sys.modules, "lazypkg")
+    monkeypatch.delitem(sys.modules, "lazypkg.part")
