@@ -157,3 +157,13 @@ def test_gradtraces_own_layer_names_read_as_words_in_probe_reports(tmp_path, sam
     doc = load_document(path)
     text = json.dumps([t.rows for s in doc.sections for t in s.tables])
     assert "layers.0.l0" not in text and "layer 1" in text
+
+
+def test_a_study_table_json_is_reported_and_the_results_browser_lists_only_runs(tmp_path):
+    table = {"name": "technique", "title": "Technique", "columns": ["variant", "solved"],
+             "rows": [["lstm", "yes"]], "notes": ["a note"], "records": []}  # fmt: skip
+    path = tmp_path / "technique.json"
+    path.write_text(json.dumps(table))
+    doc = load_document(path)
+    assert doc.kind == "table" and doc.sections[0].tables[0].rows == [["lstm", "yes"]]
+    assert discover(tmp_path) == []

@@ -19,9 +19,11 @@ from gradtrace.report.sources.simulate import (
     simulation_document,
 )
 from gradtrace.report.sources.study import STORE_NAME, study_document
+from gradtrace.report.sources.tables import is_table, table_document
 
 MAX_JSON_BYTES = 50_000_000
 KINDS = ("study", "audit", "probe", "run", "monitor")
+REPORT_ONLY = ("simulate", "audit", "table")  # JSON files that discover() leaves out
 
 
 @dataclass(frozen=True)
@@ -90,6 +92,8 @@ def kind_of(path: Path) -> str | None:
             return "simulate"
         if is_audit(data):
             return "audit"
+        if is_table(data):
+            return "table"
         return "probe" if is_probe(data) else None
     return None
 
@@ -104,20 +108,21 @@ def load_document(path: str | Path) -> Document:
         return study_document(path if path.is_dir() else path.parent)
     if kind == "monitor":
         return monitor_document(path)
-    if kind in ("probe", "run", "simulate", "audit"):
+    if kind in ("probe", "run", "simulate", "audit", "table"):
         data = _read_json(path)
         documents: dict[str, Callable[[Path, Any], Document]] = {
             "run": run_document,
             "probe": probe_document,
             "simulate": simulation_document,
             "audit": audit_document,
+            "table": table_document,
         }
         return documents[kind](path, data)
     raise InvalidValue(
         "PATH",
         str(path),
         "give a study or audit folder (with results.sqlite), the JSON of probe, train, "
-        "simulate or audit --json, or a monitor JSONL log",
+        "simulate or audit --json, a study table JSON, or a monitor JSONL log",
     )
 
 
@@ -137,6 +142,8 @@ def discover(root: str | Path, *, max_depth: int = 3, limit: int = 500) -> list[
             if entry.name.startswith(".") or entry.is_symlink():
                 continue
             kind = kind_of(entry) if entry.suffix in (".json", ".jsonl") or entry.is_dir() else None
+            if kind in REPORT_ONLY and not entry.is_dir():
+                kind = None  # `gradtrace report` reads these; the results browser lists runs
             if kind is not None:
                 if kind == "study":
                     kind = _study_kind(entry)
