@@ -220,7 +220,7 @@ def probe_summary(result: ProbeResult) -> Summary:
     notes = (
         f"gamma_hat {num(result.gamma_hat)}: {result.sentence(50)}",
         f"horizon {_horizon(result.horizon)} of T = {result.spec.seq_len}; "
-        f"verdict {result.verdict}; layer {result.layer}",
+        f"verdict {result.verdict}; {readable_layer(result.layer)}",
     )
     return Summary(f"probe {result.label}", ("lag k", "g_{T-k}", "r_k"), rows, notes)
 
