@@ -1,4 +1,5 @@
-# Two commands for a fresh machine with Python 3.11: `make demo` (the main job) and `make test`.
+# Two commands for a fresh machine with Python 3.11: `make demo` (the main job) and `make test`
+# (ruff, mypy on the public API, the docs site built with --strict, then pytest).
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
@@ -26,6 +27,8 @@ test: $(VENV)/.full
 	bash scripts/ensure_chromium.sh
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --quiet
 	$(BIN)/python -m pytest -n 2 $(PYTEST_ARGS)
 
 format: $(VENV)/.full
@@ -36,4 +39,4 @@ bench: $(VENV)/.full
 	for b in benchmarks/bench_*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done
 
 clean:
-	rm -rf $(VENV) runs .pytest_cache .ruff_cache
+	rm -rf $(VENV) runs build .pytest_cache .ruff_cache .mypy_cache

@@ -122,3 +122,9 @@ def test_threads_are_restored_after_the_command(capsys):
     before = torch.get_num_threads()
     code, _, _ = _run(capsys, *SMALL, "--threads", "1", "--json")
     assert code == 0 and torch.get_num_threads() == before
+
+
+def test_plot_takes_its_format_from_the_extension_like_every_plot_option(capsys, tmp_path):
+    path = tmp_path / "curve.svg"
+    code, _, _ = _run(capsys, *SMALL, "--plot", str(path))
+    assert code == 0 and path.read_bytes()[:5] == b"<?xml"

@@ -9,7 +9,14 @@ import pytest
 import torch
 from rich.console import Console
 
-from gradtrace.monitor import JsonlSink, Monitor, RichSummary, TensorBoardSink, read_jsonl
+from gradtrace.monitor import (
+    JsonlSink,
+    Monitor,
+    RichSummary,
+    TensorBoardSink,
+    read_jsonl,
+    summary_table,
+)
 from gradtrace.monitor.records import StepRecord, json_safe
 from gradtrace.monitor.scalars import VERDICT_CODES
 
@@ -132,6 +139,7 @@ def test_rich_summary_prints_a_row_per_layer_when_the_monitor_closes(lm):
     for row in ("global (raw)", "global (clipped)", "embed", "lstm.l0", "lstm.l1", "decoder"):
         assert row in text
     assert "non-finite steps 1" in text and "alerts: non-finite 1" in text
-    table = monitor.summary(console=Console(record=True, width=120))
-    assert table.row_count == 7  # six norms, then the learning rate read from the optimizer
-    assert "learning rate" in text
+    again = Console(record=True, width=120)
+    assert monitor.summary(console=again) is None  # printed once, nothing to display twice
+    assert summary_table(monitor.history).row_count == 7  # six norms, then the learning rate
+    assert "lstm.l1" in again.export_text() and "learning rate" in text

@@ -112,3 +112,58 @@ def test_a_path_that_is_no_result_is_refused_in_one_line(tmp_path, name):
 def test_table_files_of_several_shapes_read_as_the_same_table(data):
     table = table_from_json(data, title="T")
     assert table.columns == ["a", "b"] and table.rows == [[1, 2]] and table.title == "T"
+
+
+def test_report_takes_every_json_the_cli_writes(tmp_path, samples):
+    """probe --compare --json, simulate --json (each command and the tour) and audit --json."""
+    from gradtrace.simulate import decay_table, layer_gradients
+
+    probe = json.loads((samples / "probe.json").read_text())
+    compare = tmp_path / "compare.json"
+    compare.write_text(json.dumps({"results": [probe, probe]}))
+    assert kind_of(compare) == "probe" and "compare" in keys(load_document(compare))
+    decay = tmp_path / "decay.json"
+    decay.write_text(json.dumps(decay_table(until=1e-3).to_dict()))
+    doc = load_document(decay)
+    assert doc.kind == "simulate" and doc.sections[0].figures[0].y_log
+    tour = tmp_path / "tour.json"
+    part = {"notice": "look", "records": [layer_gradients(0.5, 5).to_dict()]}
+    tour.write_text(json.dumps({"command": "tour", "params": {}, "results": {"parts": [part]}}))
+    assert load_document(tour).sections[0].intro == "look"
+    audit = tmp_path / "audit.json"
+    claim = {"id": "decay-table", "seeds": ["000"], "claim": "c", "verdict": "confirmed",
+             "summary": "s", "evidence": {}}  # fmt: skip
+    audit.write_text(json.dumps({"results": [claim], "counts": {"confirmed": 1}}))
+    table = load_document(audit).sections[0].tables[0]
+    assert "source" in table.columns and "000" not in json.dumps(table.rows)
+
+
+def test_study_summaries_order_t_numerically():
+    from gradtrace.report.sources.study import _summary_rows, overview_section
+
+    runs = [{"variant": "lstm", "task": "adding", "seq_len": t, "status": "solved"}
+            for t in (100, 25, 200, 10, 50)]  # fmt: skip
+    assert [row[2] for row in _summary_rows(runs)] == [10, 25, 50, 100, 200]
+    intro = overview_section(runs).intro
+    assert intro.index("T=25") < intro.index("T=100") < intro.index("T=200")
+
+
+def test_gradtraces_own_layer_names_read_as_words_in_probe_reports(tmp_path, samples):
+    probe = json.loads((samples / "probe.json").read_text())
+    for layer in probe["diagnosis"]["profile"]["layers"]:
+        layer["name"] = "layers.0.l0"
+    path = tmp_path / "p.json"
+    path.write_text(json.dumps(probe))
+    doc = load_document(path)
+    text = json.dumps([t.rows for s in doc.sections for t in s.tables])
+    assert "layers.0.l0" not in text and "layer 1" in text
+
+
+def test_a_study_table_json_is_reported_and_the_results_browser_lists_only_runs(tmp_path):
+    table = {"name": "technique", "title": "Technique", "columns": ["variant", "solved"],
+             "rows": [["lstm", "yes"]], "notes": ["a note"], "records": []}  # fmt: skip
+    path = tmp_path / "technique.json"
+    path.write_text(json.dumps(table))
+    doc = load_document(path)
+    assert doc.kind == "table" and doc.sections[0].tables[0].rows == [["lstm", "yes"]]
+    assert discover(tmp_path) == []

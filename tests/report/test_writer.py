@@ -68,3 +68,15 @@ def test_cli_report_on_a_missing_path_prints_one_error_line_and_exits_2(tmp_path
     assert e.value.code == 2
     err = capsys.readouterr().err.strip()
     assert err.startswith("error: PATH: ") and "\n" not in err
+
+
+@pytest.mark.parametrize(("fmt", "magic"), [("svg", b"<?xml"), ("pdf", b"%PDF")])
+def test_cli_report_writes_vector_figures_with_format(samples, tmp_path, capsys, fmt, magic):
+    folder = tmp_path / "figs"
+    with pytest.raises(SystemExit) as e:
+        main(["report", str(samples / "probe.json"), "--out", str(tmp_path / "x.html"),
+              "--figures", str(folder), "--format", fmt])  # fmt: skip
+    assert e.value.code == 0
+    files = sorted(folder.glob(f"*.{fmt}"))
+    assert files and all(f.read_bytes()[: len(magic)] == magic for f in files)
+    assert f"{len(files)} {fmt.upper()} files" in capsys.readouterr().out

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import io
 import json
 
 import pytest
@@ -155,3 +156,24 @@ def test_tables_are_written_as_csv_and_json(tables):
     data = json.loads((out / "tables" / "technique.json").read_text())
     assert data["rows"] == by_name["technique"].rows
     assert data["records"][2]["longest_solved"] == {"adding": 100}
+
+
+@pytest.mark.parametrize("width", [80, 120])
+def test_every_study_table_reads_at_80_and_120_columns(tables, width):
+    from rich.console import Console
+
+    from gradtrace.study.table_io import render_tables
+
+    _, by_name = tables
+    console = Console(width=width, record=True, file=io.StringIO())
+    render_tables(list(by_name.values()), console)
+    text = console.export_text()
+    lines = text.splitlines()
+    assert max(len(line) for line in lines) <= width
+    for table in by_name.values():  # every cell is shown whole (not cut short), on one line
+        for row in table.rows:
+            for cell in row:
+                if cell and len(cell) < 30:
+                    assert cell in text, cell
+    rows = sum(len(t.rows) for t in by_name.values())
+    assert len(lines) < 12 * len(by_name) + 4 * rows  # no column squeezed into a tall ribbon

@@ -153,7 +153,7 @@ def spectral_radius_rule(ctx: Any) -> Finding:
     id="spectral-radius-necessary-condition",
     seeds=("003",),
     text="Keeping the spectral radius of the recurrent matrix below 1 is a necessary condition "
-    "for preventing exploding gradients (quiz 6).",
+    "for preventing exploding gradients (a quiz answer in 2.2 Vanishing & Exploding Gradients).",
     method="exact Jacobian products: a counter-example with rho > 1 that does not explode, "
     "the bound rho^k for normal W, and a non-normal W",
     theme="spectral",

@@ -1,4 +1,4 @@
-"""`gradtrace audit`: check the seed documents' claims and print a verdict table."""
+"""`gradtrace audit`: check the source texts' claims and print a verdict table."""
 
 from __future__ import annotations
 
@@ -8,8 +8,12 @@ from typing import Any
 
 import click
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.progress import Progress, TextColumn
 from rich.table import Table
+
+from gradtrace.audit.sources import source_label
+from gradtrace.cli.choices import show_choices
+from gradtrace.terminal import progress_columns
 
 VERDICT_STYLE = {
     "confirmed": "green",
@@ -26,11 +30,7 @@ class AuditBar:
 
     def __init__(self, console: Console) -> None:
         self._progress = Progress(
-            TextColumn("[bold]{task.description}"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TimeElapsedColumn(),
-            TextColumn("{task.fields[note]}"),
+            *progress_columns("done", TextColumn("{task.fields[note]}")),
             console=console,
             transient=True,
         )
@@ -65,16 +65,16 @@ class AuditBar:
 
 
 def verdict_table(results: list[Any]) -> Table:
-    """The printed table: claim id, seed files, coloured verdict, one-line evidence."""
+    """The printed table: claim id, source texts (by title), coloured verdict, evidence."""
     table = Table(title="Claims audit", show_lines=False, expand=True)
     table.add_column("claim", style="bold", overflow="fold")
-    table.add_column("seed", no_wrap=True)
+    table.add_column("source", overflow="fold")
     table.add_column("verdict", min_width=9)
     table.add_column("evidence", ratio=3)
     for r in results:
         style = VERDICT_STYLE.get(r.verdict, "")
         evidence = r.summary + (f" [dim](needs {r.needs})[/]" if r.needs else "")
-        table.add_row(r.id, r.seed_label, f"[{style}]{r.verdict}[/]", evidence)
+        table.add_row(r.id, source_label(r.seeds), f"[{style}]{r.verdict}[/]", evidence)
     return table
 
 
@@ -115,7 +115,7 @@ def audit(
     as_json: bool,
     list_only: bool,
 ) -> None:
-    """Check every factual claim of the seed documents by simulation, measurement and training."""
+    """Check every factual claim of the source texts by simulation, measurement and training."""
     from gradtrace.audit.budget import get_budget
     from gradtrace.audit.registry import CLAIMS, select
     from gradtrace.audit.runner import AUDIT_JSON, run_audit
@@ -163,8 +163,11 @@ def audit(
 
 def _print_claims(claims: list[Any]) -> None:
     table = Table(title="Claims", expand=True)
-    for column in ("claim", "seed", "theme", "what it says"):
+    for column in ("claim", "source", "theme", "what it says"):
         table.add_column(column, no_wrap=column != "what it says")
     for c in claims:
-        table.add_row(c.id, ", ".join(c.seeds), c.theme, c.text)
+        table.add_row(c.id, source_label(c.seeds), c.theme, c.text)
     Console().print(table)
+
+
+show_choices(audit)  # text options list their choices in --help

@@ -6,12 +6,13 @@ import json
 import math
 
 import click
-import torch
 from rich.console import Console, Group
 from rich.table import Table
 from rich.text import Text
 
 from gradtrace.bounds import LIBRARY
+from gradtrace.cli.choices import show_choices
+from gradtrace.display import readable_layer
 from gradtrace.errors import InvalidValue
 
 FIELD_OPTIONS = {
@@ -154,7 +155,9 @@ def render_one(result) -> Group:
         f"  T={spec.seq_len} batch={spec.batch_size} {spec.dtype} seed={spec.seed}",
         f" task={spec.task}" if spec.task else "",
     )
-    curve = Table(title=f"gradient reaching lag k ({result.layer})", title_justify="left")
+    curve = Table(
+        title=f"gradient reaching lag k ({readable_layer(result.layer)})", title_justify="left"
+    )
     curve.add_column("lag k", justify="right")
     curve.add_column("g_{T-k}", justify="right")
     curve.add_column("r_k", justify="right")
@@ -175,7 +178,7 @@ def _spectra(d) -> Table:
     for name in ("matrix", "gate", "spectral radius", "max singular value"):
         table.add_column(name, justify="left" if name in ("matrix", "gate") else "right")
     for s in d.spectra:
-        table.add_row(s.name, s.gate, _fmt(s.spectral_radius), _fmt(s.max_singular))
+        table.add_row(readable_layer(s.name), s.gate, _fmt(s.spectral_radius), _fmt(s.max_singular))
     return table
 
 
@@ -193,7 +196,9 @@ def _dynamics(d) -> Table:
             picks = dict.fromkeys(k for k in (1, 10, 100, dyn.lags[-1]) if k in at)
             norms = "  ".join(f"k={k}: {_fmt(at[k])}" for k in picks)
         exps = " ".join(_fmt(e) for e in dyn.exponents[:4])
-        table.add_row(dyn.name, exps + (" ..." if len(dyn.exponents) > 4 else ""), norms)
+        table.add_row(
+            readable_layer(dyn.name), exps + (" ..." if len(dyn.exponents) > 4 else ""), norms
+        )
     return table
 
 
@@ -206,7 +211,7 @@ def _health(d) -> Table:
         if h.forget_timescale is not None:
             gates += f" (memory ~{_fmt(h.forget_timescale)} steps)"
         table.add_row(
-            h.name,
+            readable_layer(h.name),
             "-" if h.saturated is None else f"{_fmt(100 * h.saturated)}%",
             "-" if h.dead is None else f"{_fmt(100 * h.dead)}% ({h.dead_units})",
             gates or "-",
@@ -325,7 +330,7 @@ def render_compare(results) -> Group:
     "plot_path",
     type=click.Path(dir_okay=False),
     default=None,
-    help="Write r_k against lag to this PNG.",
+    help="Write r_k against lag to this figure (.png at 200 dpi, .svg or .pdf).",
 )
 def probe(specs, compare_mode, threads, as_json, plot_path, **options) -> None:
     """Diagnose gradient flow of a freshly initialised model on one batch.
@@ -340,8 +345,11 @@ def probe(specs, compare_mode, threads, as_json, plot_path, **options) -> None:
     if compare_mode and not specs:
         raise click.UsageError("--compare needs at least one SPEC, e.g. --compare rnn lstm")
     probe_specs = _probe_specs(options, specs)
-    if plot_path is not None and not plot_path.lower().endswith(".png"):
-        raise InvalidValue("--plot", plot_path, "a .png file name")
+    import torch
+
+    from gradtrace.simulate.paths import check_figure_path
+
+    check_figure_path(plot_path, name="--plot")
     previous = torch.get_num_threads()
     torch.set_num_threads(threads)  # small recurrent models run fastest on one thread
     try:
@@ -357,7 +365,10 @@ def probe(specs, compare_mode, threads, as_json, plot_path, **options) -> None:
         payload = {"results": [r.to_dict() for r in results]} if comparing else results[0].to_dict()
         click.echo(json.dumps(payload, allow_nan=False))
         return
-    console = Console(width=max(100, Console().width))
+    console = Console()  # the terminal's width; tables fold to fit (tested at 80 and 120)
     console.print(render_compare(results) if comparing else render_one(results[0]))
     if plot_path is not None:
         console.print(f"plot written to {plot_path}")
+
+
+show_choices(probe)  # text options list their choices in --help

@@ -1,4 +1,4 @@
-"""`gradtrace report`: one self-contained HTML file (and optional PNGs) from a result on disk."""
+"""`gradtrace report`: one self-contained HTML file (and optional figures) from a result on disk."""
 
 from __future__ import annotations
 
@@ -17,19 +17,28 @@ import click
     help="HTML file to write [default: report.html in a folder, PATH.html by a file].",
 )
 @click.option(
+    "--figures",
     "--png",
     "png_dir",
     type=click.Path(file_okay=False, path_type=Path),
     default=None,
-    help="Also write every figure as a PNG into this folder.",
+    help="Also write every figure into this folder (--png is the same option).",
 )
-def report(path: Path, out: Path | None, png_dir: Path | None) -> None:
+@click.option(
+    "--format",
+    "figure_format",
+    type=click.Choice(["png", "svg", "pdf"]),
+    default="png",
+    show_default=True,
+    help="Figure format for --figures: png at 200 dpi, svg or pdf (vector).",
+)
+def report(path: Path, out: Path | None, png_dir: Path | None, figure_format: str) -> None:
     """Write the report of PATH: a study or audit folder, a probe JSON or a monitor JSONL."""
     from gradtrace.report.writer import write_report
 
-    written = write_report(path, out=out, png_dir=png_dir)
+    written = write_report(path, out=out, png_dir=png_dir, figure_format=figure_format)
     size = written.stat().st_size / 1e6
     click.echo(f"report: {written} ({size:.1f} MB, opens offline)")
     if png_dir is not None:
-        count = len(list(png_dir.glob("*.png")))
-        click.echo(f"figures: {count} PNG files in {png_dir}")
+        count = len(list(png_dir.glob(f"*.{figure_format}")))
+        click.echo(f"figures: {count} {figure_format.upper()} files in {png_dir}")

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 import click
 from rich.console import Console
 
+from gradtrace.cli.choices import show_choices
 from gradtrace.errors import InvalidValue
 
 if TYPE_CHECKING:
@@ -155,3 +156,6 @@ def _print_plan(spec: StudySpec, runs: list[RunConfig], out_dir: Path, workers: 
         f"  budget per run: {spec.budget.max_steps} steps or {spec.budget.max_seconds:g} s; "
         f"at most {bound / 60:.0f} min on {slots} workers (solved runs stop early)"
     )
+
+
+show_choices(study)  # text options list their choices in --help

@@ -8,6 +8,7 @@ from typing import Any
 
 import click
 
+from gradtrace.cli.choices import show_choices
 from gradtrace.errors import InvalidValue
 
 # spec field -> the option that sets it, so that errors name what the user typed
@@ -136,14 +137,15 @@ class _Progress:
 
     def __init__(self, *, enabled: bool, max_steps: int) -> None:
         from rich.console import Console
-        from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
+        from rich.progress import Progress, TextColumn
+
+        from gradtrace.terminal import progress_columns
 
         console = Console(stderr=True)
         self._bar = Progress(
-            TextColumn("step {task.completed:>6.0f}/{task.total:.0f}"),
-            BarColumn(),
-            TextColumn("loss {task.fields[loss]}  metric {task.fields[metric]}"),
-            TimeRemainingColumn(),
+            *progress_columns(
+                "steps", TextColumn("loss {task.fields[loss]}  metric {task.fields[metric]}")
+            ),
             console=console,
             disable=not (enabled and console.is_terminal),
             transient=True,
@@ -221,3 +223,6 @@ def _verdict(entry: dict[str, Any]) -> str:
         return f"{profile.verdict()} ({reach})"
     except Exception as e:  # an old or foreign profile format: say so, do not fail the command
         return f"unreadable ({type(e).__name__})"
+
+
+show_choices(train)  # --cell [rnn|lstm|gru], ... in --help

@@ -18,6 +18,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from gradtrace import display
 from gradtrace.diagnosis.advice import Recommendation, num, overall_verdict, recommend
 from gradtrace.diagnosis.dynamics import LayerDynamics, layer_dynamics
 from gradtrace.diagnosis.generic import generic_dynamics, generic_runs, generic_spectrum
@@ -143,6 +144,15 @@ class Diagnosis:
         if not self.recommendations:
             lines.append("advice: none (the gradient reaches every step)")
         return "\n".join(lines)
+
+    def __repr__(self) -> str:
+        return display.diagnosis_repr(self)
+
+    def _repr_html_(self) -> str:
+        return display.diagnosis_summary(self).html()
+
+    def __rich__(self) -> Any:
+        return display.diagnosis_summary(self).rich()
 
 
 def default_loss(output: Any, model: nn.Module) -> torch.Tensor:

@@ -17,6 +17,7 @@ import numpy as np
 import torch
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from gradtrace import display
 from gradtrace.bounds import LIBRARY, Bounds
 from gradtrace.diagnosis.advice import num
 from gradtrace.diagnosis.diagnosing import Diagnosis, diagnose, jsonable
@@ -78,6 +79,12 @@ class ProbeSpec(BaseModel):
     def from_dict(cls, data: dict[str, Any]) -> ProbeSpec:
         """Inverse of `to_dict` (unknown keys are errors)."""
         return cls(**data)
+
+    def _repr_html_(self) -> str:
+        return display.spec_summary(self).html()
+
+    def __rich__(self) -> Any:
+        return display.spec_summary(self).rich()
 
 
 @dataclass
@@ -144,6 +151,15 @@ class ProbeResult:
             horizon=data["horizon"],
             seconds=float(data["seconds"]),
         )
+
+    def __repr__(self) -> str:
+        return display.probe_repr(self)
+
+    def _repr_html_(self) -> str:
+        return display.probe_summary(self).html()
+
+    def __rich__(self) -> Any:
+        return display.probe_summary(self).rich()
 
 
 def decay_sentence(gamma: float, steps: int = 50) -> str:

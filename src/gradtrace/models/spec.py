@@ -8,6 +8,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator
 
+from gradtrace import display
 from gradtrace.bounds import LIBRARY
 from gradtrace.errors import InvalidValue, from_pydantic
 from gradtrace.init import GATED_ONLY, INITIALIZERS, RNN_ONLY, SCALE_MEANING
@@ -154,6 +155,12 @@ class ModelSpec(BaseModel):
         """A stable 16-hex-digit hash of the spec's JSON (every field, defaults included)."""
         text = self.model_dump_json()
         return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+    def _repr_html_(self) -> str:
+        return display.spec_summary(self).html()
+
+    def __rich__(self) -> Any:
+        return display.spec_summary(self).rich()
 
 
 def _one_line(error: ValidationError) -> InvalidValue:

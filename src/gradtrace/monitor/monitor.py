@@ -19,6 +19,7 @@ from typing import Any
 import torch
 from torch import nn
 
+from gradtrace import display
 from gradtrace._stack import user_stacklevel
 from gradtrace.errors import InvalidValue, check, check_choice
 from gradtrace.monitor.alerts import Alert, GradtraceWarning, NonFiniteGradient
@@ -201,10 +202,14 @@ class Monitor:
         """Copy pending norms to the host, judge alerts and write the sinks."""
         self._safely(self.reporter.flush)
 
-    def summary(self, *, console: Any = None) -> Any:
-        """Print the Rich summary table (stderr by default) and return it."""
+    def summary(self, *, console: Any = None) -> None:
+        """Print the Rich summary table (stderr by default) and return None (shown once).
+
+        In a notebook ``monitor`` alone displays the same table; ``summary_table(history)``
+        builds it as a Rich Table.
+        """
         self.flush()
-        return print_summary(self.history, console=console)
+        print_summary(self.history, console=console)
 
     @property
     def alerts(self) -> list[Alert]:
@@ -405,6 +410,15 @@ class Monitor:
             self._grad_hook = None
         self.profiler.remove()
         self._open = None
+
+    def __repr__(self) -> str:
+        return display.monitor_repr(self)
+
+    def _repr_html_(self) -> str:
+        return display.monitor_html(self)
+
+    def __rich__(self) -> Any:
+        return display.monitor_rich(self)
 
 
 def _report_failure(error: Exception) -> None:

@@ -90,20 +90,27 @@ def timeline_chart(
 
 
 def loss_chart(
-    runs: Sequence[tuple[str, Sequence[float], Sequence[float]]],
+    runs: Sequence[tuple[str, Sequence[float | None], Sequence[float | None]]],
     *,
     baseline: float | None = None,
+    threshold: float | None = None,
     key: str = "loss",
     title: str = "Training loss",
     y_title: str = "loss",
     y_log: bool = False,
 ) -> FigureSpec:
-    """Loss (or any metric) against training step per run, with the chance baseline dotted."""
+    """Loss (or any metric) against training step per run, with the chance baseline and the
+    solve threshold as reference lines, and a y-range that an early spike cannot squash."""
     series = tuple(
         Series(label, clean(steps), clean(values), color=color(i))
         for i, (label, steps, values) in enumerate(runs)
     )
-    hlines = (HLine(baseline, f"chance baseline {baseline:.4g}"),) if baseline is not None else ()
+    hlines: tuple[HLine, ...] = ()
+    if baseline is not None:
+        hlines += (HLine(baseline, f"chance baseline {baseline:.4g}"),)
+    if threshold is not None:
+        hlines += (HLine(threshold, f"solve threshold {threshold:.4g}", color="#117733"),)
+    references = [h.y for h in hlines]
     return FigureSpec(
         key=key,
         title=title,
@@ -112,7 +119,26 @@ def loss_chart(
         y_log=y_log,
         series=series,
         hlines=hlines,
+        y_range=robust_range([v for _, _, values in runs for v in values], references, y_log),
     )
+
+
+def robust_range(
+    values: Sequence[float | None], references: Sequence[float], log: bool
+) -> tuple[float, float] | None:
+    """A y-range from the 2nd to the 98th percentile of the values, widened to include every
+    reference line and padded (by 10% of the span, or a quarter decade on a log axis)."""
+    data = np.array([v for v in values if v is not None], dtype=np.float64)
+    data = data[np.isfinite(data) & ((data > 0) if log else True)]
+    if data.size < 5:
+        return None
+    lo, hi = np.percentile(data, [2, 98])
+    keep = [r for r in references if math.isfinite(r) and (r > 0 or not log)]
+    lo, hi = min([lo, *keep]), max([hi, *keep])
+    if log:
+        return (lo / 10**0.25, hi * 10**0.25)
+    pad = 0.1 * (hi - lo) or 0.1 * abs(hi) or 1.0
+    return (lo - pad, hi + pad)
 
 
 def spectrum_chart(

@@ -1,4 +1,8 @@
-"""Plotly figures of gradtrace records, for notebooks: each returns a plotly Figure to display."""
+"""Plotly figures of gradtrace records, for notebooks: each returns a plotly Figure to display.
+
+The figures are NotebookFigures (gradtrace.inline): interactive in JupyterLab and VS Code, and
+a static PNG in exported notebooks.
+"""
 
 from __future__ import annotations
 
@@ -7,9 +11,9 @@ from typing import Any
 
 import plotly.graph_objects as go
 
+from gradtrace.inline import notebook_figure
 from gradtrace.report.charts import loss_chart, profile_chart, spectrum_chart, timeline_chart
 from gradtrace.report.records import as_list, number, profile_curves
-from gradtrace.report.render_plotly import to_plotly
 from gradtrace.report.sources.probe import eigenvalues, spectrum_name
 
 
@@ -29,7 +33,7 @@ def profile_figure(profiles: Any, *, relative: bool = False, eps: float | None =
     """g (or r_k) against lag on a log scale: a GradientProfile (or its dict), a list of them,
     or {label: profile}; one line per profile and layer."""
     configs = [(label, profile_curves(p)) for label, p in _labelled(profiles)]
-    return to_plotly(profile_chart(configs, relative=relative, eps=eps))
+    return notebook_figure(profile_chart(configs, relative=relative, eps=eps))
 
 
 def timeline_figure(profiles: Sequence[tuple[float, Any]], *, layer: int = 0) -> go.Figure:
@@ -40,23 +44,27 @@ def timeline_figure(profiles: Sequence[tuple[float, Any]], *, layer: int = 0) ->
         if len(found) > layer:
             steps.append(float(step))
             curves.append(found[layer])
-    return to_plotly(timeline_chart(steps, curves))
+    return notebook_figure(timeline_chart(steps, curves))
 
 
 def loss_figure(records: Any) -> go.Figure:
-    """Loss curves of RunRecords (or their dicts, or {label: record}) with the chance baseline."""
-    runs, baseline = [], None
+    """Loss curves of RunRecords (or their dicts, or {label: record}) with the chance baseline
+    and, where the task's metric is the loss, the solve threshold."""
+    from gradtrace.report.sources.study import loss_references
+
+    runs, baseline, threshold = [], None, None
     for label, record in _labelled(records):
         data = record.to_dict() if hasattr(record, "to_dict") else record
         points = [p for p in as_list(data.get("loss_curve")) if len(as_list(p)) == 2]
         runs.append(
             (label or "loss", [number(p[0]) for p in points], [number(p[1]) for p in points])
         )
-        baseline = baseline if baseline is not None else number(data.get("baseline"))
-    return to_plotly(loss_chart(runs, baseline=baseline))
+        if baseline is None:
+            baseline, threshold = loss_references(data)
+    return notebook_figure(loss_chart(runs, baseline=baseline, threshold=threshold))
 
 
 def spectrum_figure(spectra: Any) -> go.Figure:
     """Eigenvalues of recurrent matrices (MatrixSpectrum or dicts) against the unit circle."""
     items = [s.to_dict() if hasattr(s, "to_dict") else s for s in as_list(spectra)]
-    return to_plotly(spectrum_chart([(spectrum_name(s), eigenvalues(s)) for s in items]))
+    return notebook_figure(spectrum_chart([(spectrum_name(s), eigenvalues(s)) for s in items]))

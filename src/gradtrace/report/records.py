@@ -9,6 +9,8 @@ from typing import Any
 
 import numpy as np
 
+from gradtrace.display import readable_layer
+
 
 @dataclass(frozen=True)
 class Curve:
@@ -32,8 +34,12 @@ def as_floats(values: Any) -> np.ndarray:
     return np.array([math.nan if v is None else v for v in values], dtype=np.float64)
 
 
-def profile_curves(profile: Any) -> list[Curve]:
-    """The layer curves of a GradientProfile, or of its to_dict() form."""
+def profile_curves(profile: Any, *, readable: bool = False) -> list[Curve]:
+    """The layer curves of a GradientProfile, or of its to_dict() form.
+
+    ``readable``: the profile is of a model gradtrace built (probe, study), so its internal
+    layer names become words (``layers.0.l0`` -> ``layer 1``, see display.readable_layer).
+    """
     if profile is None:
         return []
     if isinstance(profile, Mapping) and "profile" in profile and "layers" not in profile:
@@ -45,6 +51,7 @@ def profile_curves(profile: Any) -> list[Curve]:
             continue
         cell = _get(layer, "g_cell")
         name = str(_get(layer, "name", None) or f"layer {i}")
+        name = readable_layer(name) if readable else name
         curves.append(Curve(name, as_floats(g), None if cell is None else as_floats(cell)))
     return curves
 

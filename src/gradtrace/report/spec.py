@@ -8,28 +8,20 @@ report, the web lab and `--png` always show the same numbers.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
+import numpy as np
+
+from gradtrace.plotting import PALETTE, color
+
+__all__ = ["PALETTE", "FigureSpec", "HLine", "Heatmap", "Series", "clean", "color"]
+
 Mode = Literal["lines", "markers", "lines+markers"]
 
-# A colour cycle readable on a white background (shared by Plotly and matplotlib).
-PALETTE: tuple[str, ...] = (
-    "#2563eb",
-    "#dc2626",
-    "#16a34a",
-    "#9333ea",
-    "#ea580c",
-    "#0891b2",
-    "#ca8a04",
-    "#db2777",
-    "#4b5563",
-    "#65a30d",
-)
 
-
-def clean(values: Sequence[float | None]) -> list[float | None]:
+def clean(values: Iterable[float | None] | np.ndarray) -> list[float | None]:
     """Floats as a JSON-safe list: None and non-finite values become None (a gap in the line)."""
     out: list[float | None] = []
     for v in values:
@@ -43,8 +35,8 @@ class Series:
     """One named x/y series; `group` ties series that toggle together in the legend."""
 
     name: str
-    x: list[float | None]
-    y: list[float | None]
+    x: Sequence[float | None]
+    y: Sequence[float | None]
     mode: Mode = "lines"
     color: str | None = None
     dash: bool = False
@@ -88,13 +80,9 @@ class FigureSpec:
     equal_aspect: bool = False
     note: str = ""
     height: int = 420
+    y_range: tuple[float, float] | None = None  # data units; None: fit everything
 
     @property
     def is_empty(self) -> bool:
         """True when the figure has nothing to draw."""
         return not self.series and self.heatmap is None
-
-
-def color(index: int) -> str:
-    """The index-th colour of the shared palette (cycling)."""
-    return PALETTE[index % len(PALETTE)]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
+from gradtrace.errors import InvalidValue
 from gradtrace.report.html import write_html
 from gradtrace.report.render_png import to_png
 from gradtrace.report.sources import load_document
@@ -19,18 +20,27 @@ def default_out(path: Path) -> Path:
 
 
 def write_report(
-    path: str | Path, *, out: str | Path | None = None, png_dir: str | Path | None = None
+    path: str | Path,
+    *,
+    out: str | Path | None = None,
+    png_dir: str | Path | None = None,
+    figure_format: str = "png",
 ) -> Path:
     """Write the HTML report of a study/audit folder, probe JSON, run JSON or monitor JSONL.
 
     Args:
         path: the result to report on.
         out: the HTML file to write (default: report.html in a folder, <name>.html by a file).
-        png_dir: also write every figure as <png_dir>/<section>-<figure>.png (matplotlib).
+        png_dir: also write every figure as <png_dir>/<section>-<figure>.<format> (matplotlib).
+        figure_format: png (200 dpi), svg or pdf.
 
     Returns:
         The path of the HTML file.
     """
+    from gradtrace.plotting import FORMATS
+
+    if figure_format not in FORMATS:
+        raise InvalidValue("figure_format", figure_format, "one of " + ", ".join(FORMATS))
     source = Path(path)
     doc = load_document(source)
     target = Path(out) if out is not None else default_out(source)
@@ -40,7 +50,7 @@ def write_report(
         for section in doc.sections:
             for fig in section.figures:
                 if not fig.is_empty:
-                    to_png(fig, folder / f"{section.key}-{fig.key}.png")
+                    to_png(fig, folder / f"{section.key}-{fig.key}.{figure_format}")
     return target
 
 

@@ -7,37 +7,32 @@ record with ``to_dict()`` / ``from_dict()``; ``to_dict()`` is exactly what
 
 from __future__ import annotations
 
-from gradtrace.simulate.activations import ACTIVATIONS, Activation, get_activation
-from gradtrace.simulate.decay import DecayRow, DecayTable, StepsUntil, decay_table, steps_until
-from gradtrace.simulate.formatting import format_log10, format_value
-from gradtrace.simulate.layers import LayerGradient, LayerGradients, layer_gradients
-from gradtrace.simulate.matrix import MatrixParams, MatrixResult, matrix_recurrence
-from gradtrace.simulate.saturation import (
-    ActivationReport,
-    ActivationRow,
-    activation_report,
-    expected_derivative,
-)
+from typing import TYPE_CHECKING
 
-__all__ = [
-    "ACTIVATIONS",
-    "Activation",
-    "ActivationReport",
-    "ActivationRow",
-    "DecayRow",
-    "DecayTable",
-    "LayerGradient",
-    "LayerGradients",
-    "MatrixParams",
-    "MatrixResult",
-    "StepsUntil",
-    "activation_report",
-    "decay_table",
-    "expected_derivative",
-    "format_log10",
-    "format_value",
-    "get_activation",
-    "layer_gradients",
-    "matrix_recurrence",
-    "steps_until",
-]
+from gradtrace._lazy import attach
+
+# The public API, one line per name: type checkers read these imports, and at run time `attach`
+# reads the same lines and imports each name on first use (so `--help` needs no numpy).
+if TYPE_CHECKING:
+    from gradtrace.simulate.activations import ACTIVATIONS as ACTIVATIONS
+    from gradtrace.simulate.activations import Activation as Activation
+    from gradtrace.simulate.activations import get_activation as get_activation
+    from gradtrace.simulate.decay import DecayRow as DecayRow
+    from gradtrace.simulate.decay import DecayTable as DecayTable
+    from gradtrace.simulate.decay import StepsUntil as StepsUntil
+    from gradtrace.simulate.decay import decay_table as decay_table
+    from gradtrace.simulate.decay import steps_until as steps_until
+    from gradtrace.simulate.formatting import format_log10 as format_log10
+    from gradtrace.simulate.formatting import format_value as format_value
+    from gradtrace.simulate.layers import LayerGradient as LayerGradient
+    from gradtrace.simulate.layers import LayerGradients as LayerGradients
+    from gradtrace.simulate.layers import layer_gradients as layer_gradients
+    from gradtrace.simulate.matrix import MatrixParams as MatrixParams
+    from gradtrace.simulate.matrix import MatrixResult as MatrixResult
+    from gradtrace.simulate.matrix import matrix_recurrence as matrix_recurrence
+    from gradtrace.simulate.saturation import ActivationReport as ActivationReport
+    from gradtrace.simulate.saturation import ActivationRow as ActivationRow
+    from gradtrace.simulate.saturation import activation_report as activation_report
+    from gradtrace.simulate.saturation import expected_derivative as expected_derivative
+else:
+    __getattr__, __dir__, __all__ = attach(__name__, __file__)

@@ -7,6 +7,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from gradtrace import display
 from gradtrace.bounds import LIBRARY
 from gradtrace.errors import InvalidValue
 from gradtrace.simulate import checks
@@ -151,6 +152,15 @@ class DecayTable:
         )
         until = tuple(StepsUntil.from_dict(u) for u in results["until"])
         return cls(tuple(params["factors"]), tuple(params["steps"]), rows, params["eps"], until)
+
+    def __repr__(self) -> str:
+        return display.decay_repr(self)
+
+    def _repr_html_(self) -> str:
+        return display.decay_summary(self).html()
+
+    def __rich__(self) -> Any:
+        return display.decay_summary(self).rich()
 
 
 def decay_table(

@@ -6,6 +6,7 @@ import math
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from gradtrace import display
 from gradtrace.simulate import checks
 from gradtrace.simulate.decay import magnitude
 from gradtrace.simulate.formatting import format_param
@@ -99,6 +100,15 @@ class LayerGradients:
             layers,
             results["verdict"],
         )
+
+    def __repr__(self) -> str:
+        return display.layers_repr(self)
+
+    def _repr_html_(self) -> str:
+        return display.layers_summary(self).html()
+
+    def __rich__(self) -> Any:
+        return display.layers_summary(self).rich()
 
 
 def layer_gradients(

@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 
-from gradtrace import flow
+from gradtrace import display, flow
 from gradtrace.bounds import LIBRARY
 from gradtrace.errors import InvalidValue, check_choice
 from gradtrace.simulate import checks
@@ -127,6 +127,15 @@ class MatrixResult:
             r["eps"],
             tuple(r["conditions"]),
         )
+
+    def __repr__(self) -> str:
+        return display.matrix_repr(self)
+
+    def _repr_html_(self) -> str:
+        return display.matrix_summary(self).html()
+
+    def __rich__(self) -> Any:
+        return display.matrix_summary(self).rich()
 
 
 def _finite(value: float) -> float | None:

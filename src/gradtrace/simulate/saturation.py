@@ -9,6 +9,7 @@ from typing import Any
 
 import numpy as np
 
+from gradtrace import display
 from gradtrace.simulate import checks
 from gradtrace.simulate.activations import REPORTED, checked_slope, get_activation
 
@@ -116,6 +117,15 @@ class ActivationReport:
             for r in data["results"]["rows"]
         )
         return cls(tuple(params["names"]), tuple(params["sigmas"]), params["slope"], rows)
+
+    def __repr__(self) -> str:
+        return display.activations_repr(self)
+
+    def _repr_html_(self) -> str:
+        return display.activations_summary(self).html()
+
+    def __rich__(self) -> Any:
+        return display.activations_summary(self).rich()
 
 
 def activation_report(

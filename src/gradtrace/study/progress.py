@@ -5,14 +5,9 @@ from __future__ import annotations
 from typing import Any, Protocol
 
 from rich.console import Console
-from rich.progress import (
-    BarColumn,
-    MofNCompleteColumn,
-    Progress,
-    TextColumn,
-    TimeElapsedColumn,
-    TimeRemainingColumn,
-)
+from rich.progress import Progress, TextColumn
+
+from gradtrace.terminal import progress_columns
 
 OUTCOMES = ("solved", "unsolved", "failed", "diverged")
 _STYLE = {"solved": "green", "unsolved": "yellow", "diverged": "magenta", "failed": "red"}
@@ -48,13 +43,7 @@ class RichProgress:
         self.counts = dict.fromkeys(OUTCOMES, 0)
         self._title = title
         self._progress = Progress(
-            TextColumn("[bold]{task.description}"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TimeElapsedColumn(),
-            TextColumn("ETA"),
-            TimeRemainingColumn(),
-            TextColumn("{task.fields[counts]}"),
+            *progress_columns("runs", TextColumn("{task.fields[counts]}")),
             console=console,
             speed_estimate_period=600,
         )

@@ -7,23 +7,22 @@ import json
 from pathlib import Path
 
 from rich.console import Console
-from rich.table import Table
 
 from gradtrace.study.tables import StudyTable
+from gradtrace.terminal import fit_table
 
 TABLES_DIR = "tables"
-WRAPPING = {"limitation observed"}  # the one column allowed to wrap; the rest stay on one line
+WRAPPING = ("limitation observed",)  # prose; the other columns stay on one line
+KEYS = {"technique": 2, "success_matrix": 2}  # columns repeated when a table is split
 
 
 def render_tables(tables: list[StudyTable], console: Console) -> None:
-    """Print every table with its notes."""
+    """Print every table with its notes, fitted to the console's width (see terminal.fit_table)."""
     for table in tables:
-        view = Table(title=table.title, title_justify="left")
-        for column in table.columns:
-            wraps = column in WRAPPING
-            view.add_column(column, no_wrap=not wraps, overflow="fold" if wraps else "ellipsis")
-        for row in table.rows:
-            view.add_row(*row)
+        keys = KEYS.get(table.name, 1)
+        view = fit_table(
+            table.title, table.columns, table.rows, console.width, keys=keys, prose=WRAPPING
+        )
         console.print(view)
         for note in table.notes:
             console.print(f"[dim]{note}[/dim]")

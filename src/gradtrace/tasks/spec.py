@@ -6,6 +6,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator
 
+from gradtrace import display
 from gradtrace.errors import from_pydantic
 from gradtrace.tasks.registry import TASKS
 
@@ -81,3 +82,9 @@ class TaskSpec(BaseModel):
     def from_dict(cls, data: dict[str, Any]) -> TaskSpec:
         """Inverse of `to_dict` (unknown keys are errors)."""
         return cls(**data)
+
+    def _repr_html_(self) -> str:
+        return display.spec_summary(self).html()
+
+    def __rich__(self) -> Any:
+        return display.spec_summary(self).rich()

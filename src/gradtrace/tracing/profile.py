@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from gradtrace import flow
+from gradtrace import display, flow
 from gradtrace.errors import InvalidValue
 
 _RANK = {verdict: rank for rank, verdict in enumerate(flow.VERDICTS)}  # 0 = worst
@@ -142,6 +142,15 @@ class LayerProfile:
             g_cell=None if g_cell is None else _decode(g_cell, "g_cell"),
         )
 
+    def __repr__(self) -> str:
+        return display.layer_repr(self)
+
+    def _repr_html_(self) -> str:
+        return display.layer_summary(self).html()
+
+    def __rich__(self) -> Any:
+        return display.layer_summary(self).rich()
+
 
 @dataclass(eq=False)
 class GradientProfile:
@@ -221,3 +230,12 @@ class GradientProfile:
         from gradtrace.tracing.figure import plot_profile
 
         return plot_profile(self, path=path, ax=ax)
+
+    def __repr__(self) -> str:
+        return display.profile_repr(self)
+
+    def _repr_html_(self) -> str:
+        return display.profile_summary(self).html()
+
+    def __rich__(self) -> Any:
+        return display.profile_summary(self).rich()

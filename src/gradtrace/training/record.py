@@ -8,6 +8,8 @@ from typing import Any
 
 import numpy as np
 
+from gradtrace import display
+
 Status = str  # "solved" | "unsolved" | "diverged" | "failed"
 STATUSES: tuple[str, ...] = ("solved", "unsolved", "diverged", "failed")
 
@@ -71,6 +73,15 @@ class RunRecord:
         if unknown:
             raise ValueError(f"RunRecord: unknown keys {', '.join(unknown)}")
         return cls(**data)
+
+    def __repr__(self) -> str:
+        return display.run_repr(self)
+
+    def _repr_html_(self) -> str:
+        return display.run_summary(self).html()
+
+    def __rich__(self) -> Any:
+        return display.run_summary(self).rich()
 
 
 def finite(value: float | None) -> float | None:

@@ -6,6 +6,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from gradtrace import display
 from gradtrace.bounds import LIBRARY
 from gradtrace.errors import from_pydantic
 
@@ -61,3 +62,9 @@ class TrainSpec(BaseModel):
     def from_dict(cls, data: dict[str, Any]) -> TrainSpec:
         """Inverse of `to_dict` (unknown keys are errors)."""
         return cls(**data)
+
+    def _repr_html_(self) -> str:
+        return display.spec_summary(self).html()
+
+    def __rich__(self) -> Any:
+        return display.spec_summary(self).rich()

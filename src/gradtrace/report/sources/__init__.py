@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -11,10 +12,18 @@ from gradtrace.errors import InvalidValue
 from gradtrace.report.document import Document
 from gradtrace.report.sources.monitor import is_monitor_log, monitor_document
 from gradtrace.report.sources.probe import is_probe, probe_document
+from gradtrace.report.sources.simulate import (
+    audit_document,
+    is_audit,
+    is_simulation,
+    simulation_document,
+)
 from gradtrace.report.sources.study import STORE_NAME, study_document
+from gradtrace.report.sources.tables import is_table, table_document
 
 MAX_JSON_BYTES = 50_000_000
 KINDS = ("study", "audit", "probe", "run", "monitor")
+REPORT_ONLY = ("simulate", "audit", "table")  # JSON files that discover() leaves out
 
 
 @dataclass(frozen=True)
@@ -79,6 +88,12 @@ def kind_of(path: Path) -> str | None:
             return None
         if is_run_record(data):
             return "run"
+        if is_simulation(data):
+            return "simulate"
+        if is_audit(data):
+            return "audit"
+        if is_table(data):
+            return "table"
         return "probe" if is_probe(data) else None
     return None
 
@@ -93,14 +108,21 @@ def load_document(path: str | Path) -> Document:
         return study_document(path if path.is_dir() else path.parent)
     if kind == "monitor":
         return monitor_document(path)
-    if kind in ("probe", "run"):
+    if kind in ("probe", "run", "simulate", "audit", "table"):
         data = _read_json(path)
-        return run_document(path, data) if kind == "run" else probe_document(path, data)
+        documents: dict[str, Callable[[Path, Any], Document]] = {
+            "run": run_document,
+            "probe": probe_document,
+            "simulate": simulation_document,
+            "audit": audit_document,
+            "table": table_document,
+        }
+        return documents[kind](path, data)
     raise InvalidValue(
         "PATH",
         str(path),
-        "give a study or audit folder (with results.sqlite), a probe or run JSON, or a "
-        "monitor JSONL log",
+        "give a study or audit folder (with results.sqlite), the JSON of probe, train, "
+        "simulate or audit --json, a study table JSON, or a monitor JSONL log",
     )
 
 
@@ -120,6 +142,8 @@ def discover(root: str | Path, *, max_depth: int = 3, limit: int = 500) -> list[
             if entry.name.startswith(".") or entry.is_symlink():
                 continue
             kind = kind_of(entry) if entry.suffix in (".json", ".jsonl") or entry.is_dir() else None
+            if kind in REPORT_ONLY and not entry.is_dir():
+                kind = None  # `gradtrace report` reads these; the results browser lists runs
             if kind is not None:
                 if kind == "study":
                     kind = _study_kind(entry)

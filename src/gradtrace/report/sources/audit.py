@@ -47,7 +47,17 @@ def audit_rows(payloads: dict[str, Any]) -> tuple[list[str], list[list[Any]]]:
     if "claim" not in columns and "id" not in columns:
         columns = ["claim", *columns]
         items = [{"claim": key, **p} for key, p in zip(payloads, items, strict=True)]
-    return columns, [[_cell(p.get(c)) for c in columns] for p in items]
+    rows = [
+        [_source(p.get(c)) if c == "seeds" else _cell(p.get(c)) for c in columns] for p in items
+    ]
+    return ["source" if c == "seeds" else c for c in columns], rows
+
+
+def _source(ids: Any) -> Any:
+    """Source texts by their titles (records keep short ids)."""
+    from gradtrace.audit.sources import source_label
+
+    return source_label(ids) if isinstance(ids, list | tuple) else ids
 
 
 def audit_section(payloads: dict[str, Any]) -> Section | None:

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from gradtrace.display import readable_layer
 from gradtrace.flow import DEFAULT_EPS, decay_factor, horizon, relative_profile, verdict
 from gradtrace.report.charts import profile_chart, spectrum_chart
 from gradtrace.report.document import Document, Fact, Section, Table, tone_of
@@ -43,7 +44,7 @@ def probe_parts(result: Any, *, label: str = "") -> ProbeParts:
     data = _plain(result)
     diag = _plain(first(data, "diagnosis", default=data))
     profile = _plain(first(diag, "profile", default=first(data, "profile")))
-    curves = profile_curves(profile)
+    curves = profile_curves(profile, readable=True)
     eps = number(first(diag, "eps", default=first(data, "eps"))) or DEFAULT_EPS
     spec = _plain(first(data, "spec", "probe_spec", default={})) or {}
     found = first(diag, "verdict", default=first(data, "verdict"))
@@ -70,7 +71,7 @@ def _top_exponents(dynamics: Any) -> dict[str, float | None]:
         d = _plain(d)
         if isinstance(d, dict) and d.get("name") is not None:
             exponents = as_list(d.get("exponents"))
-            out[str(d["name"])] = number(exponents[0]) if exponents else None
+            out[readable_layer(str(d["name"]))] = number(exponents[0]) if exponents else None
     return out
 
 
@@ -97,7 +98,7 @@ def health_table(health: Any) -> Table | None:
         gates = h.get("gate_means") or {}
         rows.append(
             [
-                h.get("name"),
+                readable_layer(str(h.get("name"))),
                 _percent(h.get("saturated")),
                 _percent(h.get("dead")),
                 ", ".join(f"{g} {v:.3g}" for g, v in gates.items() if number(v) is not None),
@@ -170,7 +171,7 @@ def eigenvalues(spectrum: dict[str, Any]) -> list[complex]:
 def spectrum_name(spectrum: dict[str, Any]) -> str:
     """ "lstm.l0 f" for a gate block, "rnn.l0" for a plain matrix."""
     gate = spectrum.get("gate")
-    name = str(spectrum.get("name", "W_hh"))
+    name = readable_layer(str(spectrum.get("name", "W_hh")))
     return f"{name} {gate}" if gate and gate != "h" else name
 
 
@@ -235,6 +236,8 @@ def is_probe(data: Any) -> bool:
     """True when a JSON document looks like a probe result (or a list of them)."""
     if isinstance(data, list):
         return bool(data) and all(is_probe(d) for d in data)
+    if isinstance(data, dict) and isinstance(data.get("results"), list):  # probe --compare --json
+        return is_probe(data["results"])
     return isinstance(data, dict) and any(k in data for k in ("diagnosis", "profile", "spectra"))
 
 

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from gradtrace.report.charts import loss_chart, profile_chart, timeline_chart
-from gradtrace.report.document import Document, Fact, Section, Table
+from gradtrace.report.document import Document, Fact, Section, Table, Tone
 from gradtrace.report.records import Curve, as_list, number, profile_curves
 from gradtrace.report.sources.audit import audit_section
 from gradtrace.report.sources.environment import environment_section
@@ -96,9 +96,15 @@ def overview_section(runs: list[dict[str, Any]]) -> Section | None:
         return None
     status = Counter(str(r.get("status")) for r in runs)
     facts = [Fact("runs", str(len(runs)))]
-    tones = {"solved": "good", "unsolved": "warn", "diverged": "bad", "failed": "bad"}
+    tones: dict[str, Tone] = {
+        "solved": "good",
+        "unsolved": "warn",
+        "diverged": "bad",
+        "failed": "bad",
+    }
     facts += [Fact(s, str(n), tones.get(s, "neutral")) for s, n in sorted(status.items())]
-    tasks = sorted({f"{r.get('task')} T={r.get('seq_len')}" for r in runs})
+    found = {(str(r.get("task")), number(r.get("seq_len")) or 0) for r in runs}
+    tasks = [f"{task} T={seq_len:g}" for task, seq_len in sorted(found)]  # T in numeric order
     variants = sorted({_label(r) for r in runs})
     rows = _summary_rows(runs)
     table = Table(
@@ -126,7 +132,7 @@ def _summary_rows(runs: list[dict[str, Any]]) -> list[list[Any]]:
         median = steps[len(steps) // 2] if steps else None
         rate = f"{100 * len(solved) / len(members):.0f}%"
         rows.append([variant, task, seq_len, len(members), len(solved), rate, median])
-    return rows
+    return sorted(rows, key=lambda row: (str(row[1]), number(row[2]) or 0))  # T numerically
 
 
 def _by_task(runs: list[dict[str, Any]]) -> dict[tuple, list[dict[str, Any]]]:
@@ -143,7 +149,7 @@ def profiles_section(runs: list[dict[str, Any]]) -> Section | None:
         configs = []
         for run in members[:MAX_CURVES_PER_FIGURE]:
             profile = ((run["record"].get("profiles") or {}).get("start") or {}).get("profile")
-            curves = profile_curves(profile)
+            curves = profile_curves(profile, readable=True)
             if curves:
                 configs.append((_label(run), curves[:2]))
         if configs:
@@ -181,7 +187,7 @@ def timelines_section(runs: list[dict[str, Any]]) -> Section | None:
         rows: list[Curve] = []
         for phase in PHASES:
             entry = phases.get(phase) or {}
-            curves = profile_curves(entry.get("profile"))
+            curves = profile_curves(entry.get("profile"), readable=True)
             if curves:
                 steps.append(number(entry.get("step")) or 0.0)
                 labels.append(f"{phase} (step {entry.get('step')})")
@@ -204,24 +210,47 @@ def timelines_section(runs: list[dict[str, Any]]) -> Section | None:
     )
 
 
+def loss_references(record: dict[str, Any]) -> tuple[float | None, float | None]:
+    """(chance baseline, solve threshold) on the loss's scale for a run record.
+
+    The baseline is the loss of the best input-blind predictor (the task's ``baseline_loss``);
+    the threshold is drawn only when the task's metric is the training loss itself (its
+    held-out metric equals its held-out loss), since a threshold on accuracy is not a loss.
+    """
+    baseline = threshold = None
+    try:
+        from gradtrace.tasks import make_task
+
+        task = make_task(record.get("task_spec") or {})
+        baseline = float(task.baseline_loss)
+        metric, loss = number(record.get("metric")), number(record.get("eval_loss"))
+        if metric is not None and loss is not None and abs(metric - loss) <= 1e-9 * abs(loss):
+            threshold = float(task.threshold)
+    except (ValueError, TypeError, KeyError):  # an old or foreign record: no reference lines
+        pass
+    return baseline, threshold
+
+
 def losses_section(runs: list[dict[str, Any]]) -> Section | None:
-    """Training loss against step per variant, with the task's chance baseline."""
+    """Training loss against step per variant, with the chance baseline and solve threshold."""
     figures = []
     for i, ((task, seq_len), members) in enumerate(_by_task(runs).items()):
         curves = []
-        baseline = None
+        baseline = threshold = None
         for run in members[:MAX_CURVES_PER_FIGURE]:
             record = run["record"]
             points = [p for p in as_list(record.get("loss_curve")) if len(as_list(p)) == 2]
             if points:
                 steps = [number(p[0]) for p in points]
                 curves.append((_label(run), steps, [number(p[1]) for p in points]))
-            baseline = baseline if baseline is not None else number(record.get("baseline"))
+            if baseline is None:
+                baseline, threshold = loss_references(record)
         if curves:
             figures.append(
                 loss_chart(
                     curves,
                     baseline=baseline,
+                    threshold=threshold,
                     key=f"loss-{i}",
                     title=f"Loss: {task}, T={seq_len}",
                     y_log=True,  # early spikes and the final decades both stay readable

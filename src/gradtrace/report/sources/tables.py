@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from gradtrace.report.document import Section, Table
+from gradtrace.report.document import Document, Section, Table
 
 MAX_TABLE_BYTES = 5_000_000
 MAX_ROWS = 2000
@@ -97,3 +97,23 @@ def tables_section(folder: Path) -> Section | None:
     if not tables:
         return None
     return Section("tables", "Tables", tables=tables)
+
+
+def is_table(data: Any) -> bool:
+    """A table file a study writes (tables/<name>.json: title, columns, rows, notes)."""
+    return (
+        isinstance(data, dict)
+        and isinstance(data.get("columns"), list)
+        and isinstance(data.get("rows"), list)
+    )
+
+
+def table_document(path: Path, data: Any) -> Document:
+    """The report of one study table file."""
+    from gradtrace.report.sources.environment import environment_section
+
+    doc = Document(title=path.name, source=str(path), kind="table")
+    table = table_from_json(data, title=_title(path))
+    doc.add(Section("table", table.title if table else path.stem, tables=[table] if table else []))
+    doc.add(environment_section(meta={}))
+    return doc
