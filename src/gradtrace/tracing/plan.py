@@ -108,6 +108,13 @@ class NormRing:
             if norms is not None:
                 self.flush[last] = (self.ring[:rows], norms[base : base + rows])
 
+    def slots3(self) -> list[torch.Tensor]:
+        """``slots`` as (n, 1, width) views, indexed by time step (for broadcasting)."""
+        if not self.plan.uniform:
+            return [slot.unsqueeze(1) for slot in self.slots]
+        views = [view.unsqueeze(1) for view in self.ring.split(self.plan.batch)]
+        return [views[t % self.k] for t in range(self.plan.steps)]
+
     def done(self, t: int) -> None:
         """Step t is written; compute the chunk's norms if it was the chunk's last step."""
         pending = self.flush.get(t)
