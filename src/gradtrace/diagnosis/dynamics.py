@@ -128,11 +128,13 @@ def _one_example(run: LayerRun, example: int, k: int, lags: list[int]):
     log_growth = torch.zeros(k, dtype=F64, device=q.device)
     if run.exact:
         fac = factors(run, example=example)
+        buffers = [torch.empty_like(q), torch.empty_like(q)]  # written in turn, no allocations
         for t in reversed(range(run.steps)):
-            q = fac.transpose_times(t, q)
+            q = fac.transpose_times(t, q, out=buffers[t % 2])
             if t % QR_EVERY == 0:  # R of a few steps at once is the product of their R's
                 q, r = torch.linalg.qr(q)
                 log_growth += torch.log(r.diagonal().abs()).clamp_min(LOG_FLOOR)
+                q = buffers[t % 2].copy_(q)  # row-major again (QR returns columns)
         dense = fac.dense(slice(run.steps - lags[-1], None)).flip(0) if lags else None
     else:
         blocks = []
