@@ -125,7 +125,7 @@ def check_packed(device: str) -> None:
 
 
 def check_study(device: str) -> None:
-    """A tiny study trains every run to its end (its runs' device "auto" picks the GPU when present)."""
+    """A tiny study trains every run to its end (device "auto": the GPU when there is one)."""
     from gradtrace.study.loading import spec_from_dict
     from gradtrace.study.runner import run_study
     from gradtrace.study.store import open_store
