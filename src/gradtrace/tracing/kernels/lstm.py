@@ -71,11 +71,20 @@ class LSTMLayer(torch.autograd.Function):
         c_buf, tc_buf = x.new_empty((k + 1) * batch, hid), x.new_empty(k * batch, hid)
         h_buf = x.new_empty(k * batch, width)
         r_buf = x.new_empty(k * batch, hid) if proj else None
-        g_slots, c_slots = g_buf.split(batch), c_buf.split(batch)
-        tc_slots, h_slots = tc_buf.split(batch), h_buf.split(batch)
-        r_slots = r_buf.split(batch) if proj else None
-        # per slot: (gates, [o, i, f], o, i, f, g) views
-        views = [(gs, gs[:, : 3 * hid], *gs.split(hid, dim=1)) for gs in g_slots]
+        c_slots = c_buf.view(k + 1, batch, hid).unbind(0)
+        tc_slots, h_slots = tc_buf.view(k, batch, hid).unbind(0), h_buf.view(k, batch, -1).unbind(0)
+        r_slots = r_buf.view(k, batch, hid).unbind(0) if proj else None
+        # per slot: (gates, [o, i, f], o, i, f, g) views, made by a few unbind calls
+        g_steps = g_buf.view(k, batch, 4 * hid)
+        blocks = g_steps.view(k, batch, 4, hid).unbind(2)  # o, i, f, g: (k, B, H) each
+        views = list(
+            zip(
+                g_steps.unbind(0),
+                g_steps[:, :, : 3 * hid].unbind(0),
+                *(block.unbind(0) for block in blocks),
+                strict=True,
+            )
+        )
         sizes, offsets, order, forward = plan.sizes, plan.offsets, plan.order, not plan.reverse
         n = sizes[order[0]]
         h, last = h0[:n], None  # last: slot of the latest c
@@ -120,8 +129,8 @@ class LSTMLayer(torch.autograd.Function):
             if proj:
                 hraw[r0 : r0 + rows] = r_buf[:rows]
             c_prev = c_buf[(0 if forward else batch) :][:rows]
-            cols = s[r0 : r0 + rows].split(hid, dim=1)
-            _factors_(cols, g_buf[:rows].split(hid, dim=1), tc_buf[:rows], c_prev)
+            cols = s[r0 : r0 + rows].view(rows, 6, hid).unbind(1)
+            _factors_(cols, g_buf[:rows].view(rows, 4, hid).unbind(1), tc_buf[:rows], c_prev)
         h_n[:n] = h
         c_n[:n] = c_slots[last][:n]
         ctx.save_for_backward(s, out, hraw, x, h0, wi, wh, w_hr)
