@@ -13,6 +13,8 @@ from itertools import accumulate
 
 import torch
 
+RING_NUMBERS = 1 << 16  # ~256 KiB of float32 ring: amortises the norm call, stays in cache
+
 
 class StepPlan:
     """Row counts, flat offsets and processing order of one layer direction."""
@@ -84,8 +86,7 @@ class NormRing:
     def __init__(self, plan: StepPlan, width: int, like: torch.Tensor, norms) -> None:
         self.plan = plan
         self.norms = norms  # (N,) or None: then slots are scratch only
-        # ~256 KiB of ring: large enough to amortise the norm call, small enough to stay in cache
-        self.k = max(1, min(64, plan.steps, (1 << 16) // max(1, plan.batch * width)))
+        self.k = max(1, min(64, plan.steps, RING_NUMBERS // max(1, plan.batch * width)))
         self.ring = like.new_empty(self.k * plan.batch, width)
         k, offsets, sizes = self.k, plan.offsets, plan.sizes
         steps = plan.steps
