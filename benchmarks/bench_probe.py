@@ -37,12 +37,14 @@ def plain_step(dtype: torch.dtype) -> float:
     return time.perf_counter() - started
 
 
-def _seconds(spec: ProbeSpec) -> tuple[float, dict[str, float], str]:
-    """Wall seconds of one probe, its split, and the precision the trace used."""
+def _seconds(spec: ProbeSpec) -> tuple[float, dict[str, float], str, float]:
+    """Wall seconds of one probe, its split, the precision the trace used, and CPU seconds."""
+    started = time.process_time()
     result = probe(spec)
+    cpu = time.process_time() - started
     split = dict(result.diagnosis.timings)
     split["setup"] = result.seconds - sum(split.values())
-    return result.seconds, split, result.dtype
+    return result.seconds, split, result.dtype, cpu
 
 
 def target(repeats: int, max_steps: int) -> None:
@@ -54,19 +56,23 @@ def target(repeats: int, max_steps: int) -> None:
             spec = ProbeSpec(model=model, seq_len=1000, batch_size=BATCH, dtype=dtype)
             runs = [_seconds(spec) for _ in range(repeats)]
             median = statistics.median(r[0] for r in runs)
+            cpu = statistics.median(r[3] for r in runs)
             split = {k: statistics.median(r[1][k] for r in runs) for k in runs[0][1]}
             parts = ", ".join(f"{k} {v:.3f}" for k, v in split.items())
             print(
-                f"  {layers} layer(s) {dtype:8s} {median:7.3f} s  ({median / (0.7 * layers):.2f}"
-                f" of goal; trace in {runs[0][2]}; {parts})"
+                f"  {layers} layer(s) {dtype:8s} {median:7.3f} s wall, {cpu:7.3f} s cpu "
+                f"({median / (0.7 * layers):.2f} of goal; trace in {runs[0][2]}; {parts})",
+                flush=True,
             )
     print(f"\nprobe cost against T (LSTM H=256, 1 layer, float64); load {os.getloadavg()[0]:.2f}")
     model = ModelSpec(cell="lstm", hidden_size=256)
     for steps in [t for t in (1000, 3000, 10000, 30000, 100000) if t <= max_steps]:
-        seconds, split, _ = _seconds(ProbeSpec(model=model, seq_len=steps, batch_size=BATCH))
+        seconds, split, _, cpu = _seconds(ProbeSpec(model=model, seq_len=steps, batch_size=BATCH))
         print(
-            f"  T={steps:>6} {seconds:8.2f} s   {seconds / steps * 1e3:6.3f} ms per step   "
-            + ", ".join(f"{k} {v:.2f}" for k, v in split.items())
+            f"  T={steps:>6} {seconds:8.2f} s wall {cpu:8.2f} s cpu   "
+            f"{cpu / steps * 1e3:6.3f} ms cpu per step   "
+            + ", ".join(f"{k} {v:.2f}" for k, v in split.items()),
+            flush=True,
         )
 
 
