@@ -154,5 +154,17 @@ def _one_example(run: LayerRun, example: int, k: int, lags: list[int]):
         product = product @ jac
         if lag in wanted:
             kept.append(product)
-    norms = torch.linalg.matrix_norm(torch.stack(kept), ord=2).cpu().numpy()
-    return exponents, norms
+    return exponents, spectral_norms(torch.stack(kept)).cpu().numpy()
+
+
+def spectral_norms(mats: torch.Tensor) -> torch.Tensor:
+    """||A||_2 of each (n, n) matrix: sqrt of the top eigenvalue of A^T A, A scaled to max 1.
+
+    The symmetric eigensolver costs about two thirds of an SVD and agrees with it to rounding
+    (tested); the scaling keeps A^T A inside float64's range for tiny or huge products.
+    """
+    scale = mats.abs().amax(dim=(-2, -1), keepdim=True)
+    safe = torch.where(scale > 0, scale, torch.ones_like(scale))
+    unit = mats / safe
+    top = torch.linalg.eigvalsh(unit.mT @ unit)[..., -1].clamp_min(0).sqrt()
+    return top * scale[..., 0, 0]
