@@ -1,7 +1,7 @@
 """LSTM layer direction with hand-written backpropagation through time that records ||dL/dh_t||.
 
 Gate blocks are rotated to [o, i, f, g] (torch stores i, f, g, o), so one sigmoid covers o, i
-and f. Forward runs a few steps at a time (a chunk, ~64 KiB of gates): the chunk's input
+and f. Forward runs a few steps at a time (a chunk: about 2^17 gate values): the chunk's input
 projection is one matmul into a small gate buffer, each step is seven operations on fixed views
 of it, and at the chunk's end its backward factors go into one buffer S (N, 6H) in one
 operation each: [tanh(c)*o', g*i', c_prev*f', i*(1-g^2), f, o*(1-tanh(c)^2)] (x' = x(1-x), the
