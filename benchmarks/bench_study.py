@@ -3,6 +3,7 @@
     python benchmarks/bench_study.py                # speed-up, 2 interleaved repeats
     python benchmarks/bench_study.py --quick        # speed-up, one repeat of a smaller grid
     python benchmarks/bench_study.py --preset-time  # also run the quick preset (2 workers)
+    python benchmarks/bench_study.py --throughput quick   # runs/hour: study vs a plain script
 
 Every run has a fixed number of steps and no early stop, so both settings do the same work.
 Times include starting the worker processes (a real cost of every study).
@@ -87,13 +88,43 @@ def preset_time() -> None:
     )
 
 
+def throughput(name: str, limit: int | None) -> None:
+    """Runs per hour of a preset: the study (2 local workers) against a plain script that trains
+    the same runs one after another in one process (``train`` on one thread, no store)."""
+    from gradtrace.study.expand import expand
+    from gradtrace.study.worker import train_run
+
+    spec = preset(name)
+    runs = expand(spec)
+    with tempfile.TemporaryDirectory() as out:
+        start = time.perf_counter()
+        summary = run_study(spec, Path(out), workers=2)
+        study = time.perf_counter() - start
+    chosen = runs[:limit] if limit else runs
+    start = time.perf_counter()
+    for run in chosen:
+        train_run(run.config)
+    plain = (time.perf_counter() - start) * len(runs) / len(chosen)  # scaled to every run
+    note = "" if len(chosen) == len(runs) else f" (plain script timed on {len(chosen)} runs)"
+    print(
+        f"{name} preset, {summary.ran} runs: study (2 workers) {3600 * len(runs) / study:.0f} "
+        f"runs/h, plain script {3600 * len(runs) / plain:.0f} runs/h, ratio {plain / study:.2f}"
+        f"{note}; load {os.getloadavg()[0]:.1f}"
+    )
+
+
 def main() -> None:
     """Parse flags and run the benchmarks."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="one repeat of a smaller grid")
     parser.add_argument("--preset-time", action="store_true", help="also time the quick preset")
+    parser.add_argument("--throughput", default=None, help="preset: runs/hour vs a plain script")
+    parser.add_argument("--limit", type=int, default=None, help="plain script: first N runs")
     args = parser.parse_args()
     before = os.getloadavg()[0]
+    if args.throughput:
+        throughput(args.throughput, args.limit)
+        return
     speedup(args.quick)
     if args.preset_time:
         preset_time()

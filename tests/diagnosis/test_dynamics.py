@@ -141,3 +141,13 @@ def test_products_can_be_switched_off_and_dynamics_round_trip_through_a_dict():
     found = layer_dynamics(run, products=False)
     assert found.product_norms is None and found.lags == []
     assert LayerDynamics.from_dict(found.to_dict()) == found
+
+
+def test_spectral_norms_equal_the_svd_also_for_tiny_and_huge_products():
+    from gradtrace.diagnosis.dynamics import spectral_norms
+
+    generator = torch.Generator().manual_seed(0)
+    mats = torch.randn(4, 6, 6, generator=generator, dtype=torch.float64)
+    mats = mats * torch.tensor([1.0, 1e-200, 1e200, 0.0], dtype=torch.float64).view(4, 1, 1)
+    expected = torch.linalg.matrix_norm(mats, ord=2)
+    torch.testing.assert_close(spectral_norms(mats), expected, rtol=1e-13, atol=0)

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import json
 
+import numpy as np
 import pytest
 import torch
 
 from gradtrace.bounds import WEB
 from gradtrace.diagnosis import ProbeResult, ProbeSpec, compare, decay_sentence, plot_probes, probe
 from gradtrace.diagnosis.dynamics import lag_grid
+from gradtrace.diagnosis.probing import FLOAT32_SAFE, float32_exact
 from gradtrace.errors import InvalidValue
 from gradtrace.models import ModelSpec
 
@@ -110,3 +112,31 @@ def test_the_decay_sentence_says_what_is_kept_per_step_and_after_fifty():
         "keeps 0.93 of the signal per step; after 50 steps 0.0266 remains"
     )
     assert decay_sentence(float("nan")).startswith("no decay factor")
+
+
+def test_auto_precision_traces_in_float32_when_the_numbers_fit_float64_everywhere_else():
+    spec = _spec(model=ModelSpec(cell="lstm", hidden_size=16), dtype="auto")
+    auto, exact = probe(spec), probe(spec.model_copy(update={"dtype": "float64"}))
+    assert auto.spec.dtype == "auto" and auto.dtype == "float32" and exact.dtype == "float64"
+    pairs = zip(auto.diagnosis.profile.layers, exact.diagnosis.profile.layers, strict=True)
+    for fast, slow in pairs:
+        # float32 rounding over T = 40 steps of backward: a few units in the 6th digit at most
+        np.testing.assert_allclose(fast.g, slow.g, rtol=2e-5, atol=0)
+        np.testing.assert_allclose(fast.g_cell, slow.g_cell, rtol=2e-5, atol=0)
+    # the same float32 weights and inputs, replayed in float64: identical, not merely close
+    assert [d.exponents for d in auto.diagnosis.lyapunov] == [
+        d.exponents for d in exact.diagnosis.lyapunov
+    ]
+    assert [s.eigenvalues for s in auto.diagnosis.spectra] == [
+        s.eigenvalues for s in exact.diagnosis.spectra
+    ]
+    assert auto.diagnosis.health.layers == exact.diagnosis.health.layers
+    assert ProbeResult.from_dict(auto.to_dict()).dtype == "float32"
+
+
+def test_auto_precision_keeps_float64_when_the_gradient_leaves_float32s_range():
+    spec = _spec(seq_len=200, dtype="auto")  # tanh RNN, default init: g_t falls below 1e-50
+    auto, exact = probe(spec), probe(spec.model_copy(update={"dtype": "float64"}))
+    assert min(exact.diagnosis.profile.layers[0].g) < FLOAT32_SAFE
+    assert not float32_exact(probe(spec.model_copy(update={"dtype": "float32"})).diagnosis)
+    assert auto.dtype == "float64" and auto.g == exact.g and auto.relative == exact.relative

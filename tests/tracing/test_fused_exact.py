@@ -130,3 +130,24 @@ def test_unbatched_input_and_state_are_traced_as_a_batch_of_one(ref):
         expected = ref.step_norms(states, (layer, 0)).numpy()
         got = tr.profile.layer(f"lstm.l{layer}").g
         assert abs(got - expected).max() <= 1e-10 * abs(expected).max()
+
+
+@pytest.mark.parametrize("name", list(MODULES))
+@pytest.mark.parametrize(
+    "case", [dict(), dict(bidirectional=True, initial_state=True)], ids=["plain", "bidirectional"]
+)
+def test_steps_split_into_chunks_and_norm_rings_give_the_same_norms(ref, name, case, monkeypatch):
+    # tiny sizes fit one chunk; force chunks of 3 steps (LSTM forward) and rings of 2 steps
+    from gradtrace.tracing import plan
+    from gradtrace.tracing.kernels import common, lstm
+
+    monkeypatch.setattr(plan, "RING_NUMBERS", 2 * B * 2 * H)
+    monkeypatch.setattr(lstm, "chunk_steps", lambda p, w: common.chunk_steps(p, w, 3 * B * w))
+    profile, states, module = _traced_and_reference(ref, name, case)
+    for direction in range(2 if module.bidirectional else 1):
+        entry = profile.layers[direction]
+        expected = ref.step_norms(states, (0, direction)).numpy()
+        assert abs(entry.g - expected).max() <= 1e-10 * abs(expected).max()
+        if KIND[name] == "lstm":
+            expected_c = ref.step_norms(states, (0, direction), cell=True).numpy()
+            assert abs(entry.g_cell - expected_c).max() <= 1e-10 * abs(expected_c).max()

@@ -128,11 +128,13 @@ def _one_example(run: LayerRun, example: int, k: int, lags: list[int]):
     log_growth = torch.zeros(k, dtype=F64, device=q.device)
     if run.exact:
         fac = factors(run, example=example)
+        buffers = [torch.empty_like(q), torch.empty_like(q)]  # written in turn, no allocations
         for t in reversed(range(run.steps)):
-            q = fac.transpose_times(t, q)
+            q = fac.transpose_times(t, q, out=buffers[t % 2])
             if t % QR_EVERY == 0:  # R of a few steps at once is the product of their R's
                 q, r = torch.linalg.qr(q)
                 log_growth += torch.log(r.diagonal().abs()).clamp_min(LOG_FLOOR)
+                q = buffers[t % 2].copy_(q)  # row-major again (QR returns columns)
         dense = fac.dense(slice(run.steps - lags[-1], None)).flip(0) if lags else None
     else:
         blocks = []
@@ -152,5 +154,17 @@ def _one_example(run: LayerRun, example: int, k: int, lags: list[int]):
         product = product @ jac
         if lag in wanted:
             kept.append(product)
-    norms = torch.linalg.matrix_norm(torch.stack(kept), ord=2).cpu().numpy()
-    return exponents, norms
+    return exponents, spectral_norms(torch.stack(kept)).cpu().numpy()
+
+
+def spectral_norms(mats: torch.Tensor) -> torch.Tensor:
+    """||A||_2 of each (n, n) matrix: sqrt of the top eigenvalue of A^T A, A scaled to max 1.
+
+    The symmetric eigensolver costs about two thirds of an SVD and agrees with it to rounding
+    (tested); the scaling keeps A^T A inside float64's range for tiny or huge products.
+    """
+    scale = mats.abs().amax(dim=(-2, -1), keepdim=True)
+    safe = torch.where(scale > 0, scale, torch.ones_like(scale))
+    unit = mats / safe
+    top = torch.linalg.eigvalsh(unit.mT @ unit)[..., -1].clamp_min(0).sqrt()
+    return top * scale[..., 0, 0]

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
+from functools import cached_property
 
 import torch
 from torch.func import functional_call
@@ -54,23 +55,43 @@ class Factors:
     def hidden(self) -> int:
         return int(self.w_hh.shape[0] // {"rnn": 1, "lstm": 4, "gru": 3}[self.kind])
 
-    def transpose_times(self, t: int, q: torch.Tensor) -> torch.Tensor:
-        """J_t^T q for q (n, k), without forming J_t."""
-        gates, hidden, k = self.gates, self.hidden, q.shape[1]
-        a_t = self.a[t].view(gates, hidden, 1)
+    @cached_property
+    def _steps(self) -> dict:
+        """Per-step views shaped for broadcasting and a row-major W_hh^T (made once)."""
+        steps, gates, hidden = self.steps, self.gates, self.hidden
+        views = {
+            "w_t": self.w_hh.t().contiguous(),  # (P, G*H)
+            "a": self.a.reshape(steps, gates, hidden, 1).unbind(0),
+        }
+        if self.b is not None:
+            views["b"] = self.b.reshape(steps, gates, hidden, 1).unbind(0)
+        for name in ("d", "u_f", "f"):
+            value = getattr(self, name)
+            if value is not None:
+                views[name] = value.reshape(steps, -1, 1).unbind(0)
+        if self.w_hr is not None:
+            views["w_hr_t"] = self.w_hr.t().contiguous()
+        return views
+
+    def transpose_times(
+        self, t: int, q: torch.Tensor, out: torch.Tensor | None = None
+    ) -> torch.Tensor:
+        """J_t^T q for q (n, k), without forming J_t; written into ``out`` when given."""
+        views, k = self._steps, q.shape[1]
+        if out is None:
+            out = torch.empty_like(q)
         if self.kind != "lstm":
-            mixed = (a_t * q.reshape(1, hidden, k)).reshape(gates * hidden, k)
-            out = self.w_hh.T @ mixed  # (P, k)
-            return out if self.d is None else out + self.d[t, :, None] * q
+            mixed = torch.mul(views["a"][t], q)  # (G, H, k)
+            torch.mm(views["w_t"], mixed.reshape(-1, k), out=out)  # (P, k)
+            return out if self.d is None else out.addcmul_(views["d"][t], q)
         size = self.w_hh.shape[1]
         q_h, q_c = q[:size], q[size:]
         if self.w_hr is not None:
-            q_h = self.w_hr.T @ q_h  # (H, k)
-        b_t = self.b[t].view(gates, hidden, 1)
-        mixed = a_t * q_h.reshape(1, hidden, k) + b_t * q_c.reshape(1, hidden, k)  # (4, H, k)
-        top = self.w_hh.T @ mixed.reshape(gates * hidden, k)  # (P, k)
-        bottom = self.u_f[t, :, None] * q_h + self.f[t, :, None] * q_c  # (H, k)
-        return torch.cat([top, bottom], dim=0)
+            q_h = views["w_hr_t"] @ q_h  # (H, k)
+        mixed = torch.mul(views["a"][t], q_h).addcmul_(views["b"][t], q_c)  # (4, H, k)
+        torch.mm(views["w_t"], mixed.reshape(-1, k), out=out[:size])  # (P, k)
+        torch.mul(views["u_f"][t], q_h, out=out[size:]).addcmul_(views["f"][t], q_c)  # (H, k)
+        return out
 
     def dense(self, steps: slice | None = None) -> torch.Tensor:
         """The Jacobians (T', n, n) of the selected steps as dense matrices."""

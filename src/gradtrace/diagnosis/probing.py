@@ -4,6 +4,14 @@ The batch is N(0, 1) noise of shape (B, T, input_size), or a batch of a named ta
 model takes the task's input and output sizes and, for per-step tasks, readout "all", and the
 loss is the task's). The curve reported is the first recurrent layer's (layer 0, forward): the
 one every input step has to reach through the whole recurrence.
+
+dtype "auto" traces in float32 and diagnoses again in float64 when float32 could
+not hold the numbers exactly: a traced norm outside [FLOAT32_SAFE, 1 / FLOAT32_SAFE], zero, not
+finite, or a subnormal gradient. The model is built in float32 and cast, and the replay,
+Jacobians, spectra and health are computed in float64 from the same weights and inputs either
+way, so only the trace (profile and loss) carries float32 rounding. ``ProbeResult.dtype`` says
+which precision the trace used. It pays where gradients stay within float32's range; where they
+vanish below it (long sequences of a contracting layer) it costs a float32 diagnosis more.
 """
 
 from __future__ import annotations
@@ -27,6 +35,7 @@ from gradtrace.flow import DEFAULT_EPS, remaining_after
 from gradtrace.models import ModelSpec, build_model
 
 DTYPES = {"float32": torch.float32, "float64": torch.float64}
+FLOAT32_SAFE = 1e-25  # traced norms this far inside float32's range keep full precision
 
 
 class ProbeSpec(BaseModel):
@@ -38,7 +47,7 @@ class ProbeSpec(BaseModel):
     seq_len: int = Field(100, ge=2, le=LIBRARY.seq_len)
     batch_size: int = Field(32, ge=1, le=LIBRARY.batch_size)
     seed: int = Field(0, ge=0)
-    dtype: Literal["float32", "float64"] = "float64"
+    dtype: Literal["float32", "float64", "auto"] = "float64"
     task: str | None = None
     eps: float = Field(DEFAULT_EPS, gt=0.0, lt=1.0)
     label: str | None = None
@@ -100,6 +109,7 @@ class ProbeResult:
     gamma_hat: float
     horizon: int | None  # None: beyond T
     seconds: float
+    dtype: str = "float64"  # the precision the trace used ("auto" picks one)
 
     @property
     def label(self) -> str:
@@ -133,6 +143,7 @@ class ProbeResult:
                 "horizon": self.horizon,
                 "verdict": self.verdict,
                 "seconds": self.seconds,
+                "dtype": self.dtype,
                 "diagnosis": self.diagnosis.to_dict(),
             }
         )
@@ -140,8 +151,9 @@ class ProbeResult:
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> ProbeResult:
         """Inverse of `to_dict`."""
+        spec = ProbeSpec.from_dict(data["spec"])
         return cls(
-            spec=ProbeSpec.from_dict(data["spec"]),
+            spec=spec,
             diagnosis=Diagnosis.from_dict(data["diagnosis"]),
             layer=data["layer"],
             lags=[int(k) for k in data["lags"]],
@@ -150,6 +162,7 @@ class ProbeResult:
             gamma_hat=_nan(data["gamma_hat"]),
             horizon=data["horizon"],
             seconds=float(data["seconds"]),
+            dtype=str(data.get("dtype", "float64" if spec.dtype == "auto" else spec.dtype)),
         )
 
     def __repr__(self) -> str:
@@ -200,13 +213,11 @@ def probe(spec: ProbeSpec | dict[str, Any]) -> ProbeResult:
         check(isinstance(spec, dict), "spec", type(spec).__name__, "a ProbeSpec or a dict")
         spec = ProbeSpec.from_dict(spec)
     started = time.perf_counter()
-    dtype = DTYPES[spec.dtype]
-    generator = torch.Generator().manual_seed(spec.seed)
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(spec.seed)
-        model_spec, x, loss_fn, targets = _batch(spec, generator)
-        model = build_model(model_spec).to(dtype)
-    diagnosis = diagnose(model, x.to(dtype), loss_fn=loss_fn, targets=targets, eps=spec.eps)
+    dtype = "float32" if spec.dtype == "auto" else spec.dtype
+    diagnosis = _diagnose(spec, dtype)
+    if spec.dtype == "auto" and not float32_exact(diagnosis):
+        dtype = "float64"
+        diagnosis = _diagnose(spec, dtype)
     layer = _first_layer(diagnosis)
     g_by_lag = np.asarray(layer.g, dtype=np.float64)[::-1]
     r = np.asarray(layer.relative, dtype=np.float64)
@@ -222,7 +233,35 @@ def probe(spec: ProbeSpec | dict[str, Any]) -> ProbeResult:
         gamma_hat=float(layer.decay_factor),
         horizon=None if horizon is None else int(horizon),
         seconds=time.perf_counter() - started,
+        dtype=dtype,
     )
+
+
+def _diagnose(spec: ProbeSpec, dtype: str) -> Diagnosis:
+    """The spec's model and batch from its seed, in ``dtype``, diagnosed."""
+    generator = torch.Generator().manual_seed(spec.seed)
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(spec.seed)
+        model_spec, x, loss_fn, targets = _batch(spec, generator)
+        model = build_model(model_spec).to(DTYPES[dtype])
+    return diagnose(model, x.to(DTYPES[dtype]), loss_fn=loss_fn, targets=targets, eps=spec.eps)
+
+
+def float32_exact(diagnosis: Diagnosis) -> bool:
+    """Whether a float32 diagnosis holds its numbers at full precision (see the module doc)."""
+    health = diagnosis.health
+    if health.subnormal_grads > 0 or health.subnormal_trace > 0:
+        return False
+    if not math.isfinite(diagnosis.loss):
+        return False
+    for layer in diagnosis.profile.layers:
+        for values in (layer.g, layer.g_cell):
+            if values is None:
+                continue
+            a = np.abs(np.asarray(values, dtype=np.float64))
+            if a.size and not (np.all(a >= FLOAT32_SAFE) and np.all(a <= 1 / FLOAT32_SAFE)):
+                return False  # also False for nan (comparisons fail)
+    return True
 
 
 def compare(specs: list[ProbeSpec | dict[str, Any]]) -> list[ProbeResult]:

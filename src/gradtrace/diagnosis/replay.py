@@ -113,34 +113,76 @@ def _weights(m: RecurrentMatrix, device) -> tuple:
 
 
 def _replay_sequence(m: RecurrentMatrix, seq, h0, c0) -> tuple[LayerRun, torch.Tensor]:
-    """Run one fused layer/direction over seq (B, T, I) in processing order -> (run, h (B,T,P))."""
+    """Run one fused layer/direction over seq (B, T, I) in processing order -> (run, h (B,T,P)).
+
+    States and pre-activations are written into time-major buffers (no per-step allocations);
+    each step is the same arithmetic as ``step``.
+    """
     w_ih, w_hh, b_ih, b_hh, w_hr = _weights(m, seq.device)
     act = activation_fn(m.activation) if m.kind == "rnn" else None
-    pre_x = F.linear(seq, w_ih, b_ih)  # (B, T, G*H)
-    h, c = h0, c0
-    pre_h, h_prev, c_prev, cs, hs = [], [], [], [], []
-    for t in range(seq.shape[1]):
-        ph = F.linear(h, w_hh, b_hh)  # (B, G*H)
-        pre_h.append(ph)
-        h_prev.append(h)
-        if c is not None:
-            c_prev.append(c)
-        h, c = step(m.kind, pre_x[:, t], ph, h, c, act, w_hr)
-        hs.append(h)
-        if c is not None:
-            cs.append(c)
     lstm = m.kind == "lstm"
+    pre_x = F.linear(seq, w_ih, b_ih).transpose(0, 1).contiguous()  # (T, B, G*H)
+    steps, batch, gh = pre_x.shape
+    pre_h = pre_x.new_empty(steps, batch, gh)
+    hs = pre_x.new_empty(steps + 1, batch, h0.shape[-1])  # hs[t] enters step t, hs[T] = h_T
+    hs[0] = h0
+    cs = None
+    if lstm:
+        cs = pre_x.new_empty(steps + 1, batch, c0.shape[-1])
+        cs[0] = c0
+    w_t = w_hh.t().contiguous()  # (P, G*H)
+    xs, hps, h_rows = pre_x.unbind(0), pre_h.unbind(0), hs.unbind(0)
+    if lstm:
+        _lstm_steps(xs, hps, h_rows, cs.unbind(0), w_t, b_hh, w_hr)
+    else:
+        for t in range(steps):
+            ph = _recurrent(h_rows[t], w_t, b_hh, hps[t])
+            h, _ = step(m.kind, xs[t], ph, h_rows[t], None, act, None)
+            h_rows[t + 1].copy_(h)
+
+    def batch_major(a: torch.Tensor) -> torch.Tensor:
+        return a.transpose(0, 1).contiguous()
+
     run = LayerRun(
         matrix=m,
-        pre_x=pre_x,
-        pre_h=torch.stack(pre_h, 1),
-        h_prev=torch.stack(h_prev, 1),
-        c_prev=torch.stack(c_prev, 1) if lstm else None,
-        c=torch.stack(cs, 1) if lstm else None,
+        pre_x=batch_major(pre_x),
+        pre_h=batch_major(pre_h),
+        h_prev=batch_major(hs[:-1]),
+        c_prev=batch_major(cs[:-1]) if lstm else None,
+        c=batch_major(cs[1:]) if lstm else None,
         activation=act,
         exact=True,
     )
-    return run, torch.stack(hs, 1)
+    return run, batch_major(hs[1:])
+
+
+def _recurrent(h, w_t, bias, out) -> torch.Tensor:
+    """out = h @ w_t + bias (as F.linear computes it)."""
+    if bias is None:
+        return torch.mm(h, w_t, out=out)
+    return torch.addmm(bias, h, w_t, out=out)
+
+
+def _lstm_steps(xs, hps, h_rows, c_rows, w_t, b_hh, w_hr) -> None:
+    """The LSTM recurrence of ``step`` over per-step views, writing pre_h, h and c in place."""
+    hidden = c_rows[0].shape[-1]
+    pre = xs[0].new_empty(xs[0].shape)  # (B, 4H) i, f, g, o
+    gates = torch.empty_like(pre)
+    i, f, g, o = gates.split(hidden, dim=-1)
+    tc = torch.empty_like(c_rows[0])
+    raw = torch.empty_like(c_rows[0]) if w_hr is not None else None
+    for t in range(len(xs)):
+        ph = _recurrent(h_rows[t], w_t, b_hh, hps[t])
+        torch.add(xs[t], ph, out=pre)
+        torch.sigmoid(pre, out=gates)
+        torch.tanh(pre[:, 2 * hidden : 3 * hidden], out=g)
+        c = torch.mul(f, c_rows[t], out=c_rows[t + 1])
+        c.addcmul_(i, g)
+        torch.tanh(c, out=tc)
+        if w_hr is None:
+            torch.mul(o, tc, out=h_rows[t + 1])
+        else:
+            torch.mm(torch.mul(o, tc, out=raw), w_hr.t(), out=h_rows[t + 1])
 
 
 def _replay_fused(module: nn.RNNBase, matrices, x, hx, batch: int) -> list[LayerRun]:

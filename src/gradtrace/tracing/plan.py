@@ -13,6 +13,8 @@ from itertools import accumulate
 
 import torch
 
+RING_NUMBERS = 1 << 16  # ~256 KiB of float32 ring: amortises the norm call, stays in cache
+
 
 class StepPlan:
     """Row counts, flat offsets and processing order of one layer direction."""
@@ -34,8 +36,8 @@ class StepPlan:
 
     def split(self, flat: torch.Tensor) -> list[torch.Tensor]:
         """Per-step views of a flat (N, ...) tensor, indexed by time step."""
-        if self.uniform:
-            return list(flat.split(self.batch))
+        if self.uniform:  # unbind of a view: one C++ call (Tensor.split goes through Python)
+            return list(flat.view(self.steps, self.batch, *flat.shape[1:]).unbind(0))
         return list(flat.split(self.sizes))
 
     def previous_rows(self, device: torch.device) -> torch.Tensor:
@@ -84,15 +86,14 @@ class NormRing:
     def __init__(self, plan: StepPlan, width: int, like: torch.Tensor, norms) -> None:
         self.plan = plan
         self.norms = norms  # (N,) or None: then slots are scratch only
-        # ~256 KiB of ring: large enough to amortise the norm call, small enough to stay in cache
-        self.k = max(1, min(64, (1 << 16) // max(1, plan.batch * width)))
+        self.k = max(1, min(64, plan.steps, RING_NUMBERS // max(1, plan.batch * width)))
         self.ring = like.new_empty(self.k * plan.batch, width)
         k, offsets, sizes = self.k, plan.offsets, plan.sizes
         steps = plan.steps
         self.slots: list[torch.Tensor] = []
         self.flush: dict[int, tuple[torch.Tensor, torch.Tensor]] = {}
         if plan.uniform:
-            views = list(self.ring.split(plan.batch))
+            views = self.ring.view(k, plan.batch, width).unbind(0)
             self.slots = [views[t % k] for t in range(steps)]
         for start in range(0, steps, k):
             stop = min(start + k, steps)
@@ -107,6 +108,13 @@ class NormRing:
             last = stop - 1 if plan.reverse else start
             if norms is not None:
                 self.flush[last] = (self.ring[:rows], norms[base : base + rows])
+
+    def slots3(self) -> list[torch.Tensor]:
+        """``slots`` as (n, 1, width) views, indexed by time step (for broadcasting)."""
+        if not self.plan.uniform:
+            return [slot.unsqueeze(1) for slot in self.slots]
+        views = self.ring.view(self.k, self.plan.batch, 1, -1).unbind(0)
+        return [views[t % self.k] for t in range(self.plan.steps)]
 
     def done(self, t: int) -> None:
         """Step t is written; compute the chunk's norms if it was the chunk's last step."""

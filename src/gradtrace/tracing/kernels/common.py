@@ -44,6 +44,14 @@ class StepNorms:
         return sums / sizes.to(norms.dtype)
 
 
+def chunk_steps(plan: StepPlan, width: int, budget: int = 1 << 17) -> int:
+    """Steps a forward processes together: ``budget`` numbers of ``width``-wide rows (one step
+    for packed sequences, whose steps differ in size)."""
+    if not plan.uniform:
+        return 1
+    return max(1, min(plan.steps, budget // (plan.batch * width)))
+
+
 def rotate(tensor: torch.Tensor | None, blocks: int, shift: int) -> torch.Tensor | None:
     """Rotate the gate blocks of a (G*H, ...) weight or (G*H,) bias by ``shift`` blocks."""
     if tensor is None:

@@ -1,12 +1,12 @@
 """LSTM layer direction with hand-written backpropagation through time that records ||dL/dh_t||.
 
-Gate blocks are rotated to [o, i, f, g] (torch stores i, f, g, o). One sigmoid covers all four
-gates: the g rows of the weights are doubled and g = tanh(a) = 2*sigmoid(2a) - 1 (a strided
-tanh costs several times a sigmoid on CPU). One buffer S (N, 6H) holds, per row, first (in
-columns 2H..6H) the input projection, then the step's gate values, then (each written over a
-value no longer needed) the factors [tanh(c)*o', g*i', c_prev*f', i*(1-g^2), f,
-o*(1-tanh(c)^2)] (x' = x(1-x), the sigmoid derivative), and in backward, in place,
-[dA_o, dA_i, dA_f, dA_g, dc*f]. Backward is four operations per step:
+Gate blocks are rotated to [o, i, f, g] (torch stores i, f, g, o), so one sigmoid covers o, i
+and f. Forward runs a few steps at a time (a chunk: about 2^17 gate values): the chunk's input
+projection is one matmul into a small gate buffer, each step is seven operations on fixed views
+of it, and at the chunk's end its backward factors go into one buffer S (N, 6H) in one
+operation each: [tanh(c)*o', g*i', c_prev*f', i*(1-g^2), f, o*(1-tanh(c)^2)] (x' = x(1-x), the
+sigmoid derivative). Backward overwrites S in place with [dA_o, dA_i, dA_f, dA_g, dc*f] and is
+four operations per step:
 
     dc   = dc_next*f_next + dh*Q                                 (one addcmul)
     dA_o = dh*F_o;  [dA_i, dA_f, dA_g, dc*f] = dc*F[:, H:5H]     (two multiplies, in place)
@@ -26,6 +26,7 @@ from torch.autograd.function import once_differentiable
 from gradtrace.tracing.kernels.common import (
     StepNorms,
     carry_back_,
+    chunk_steps,
     input_grads,
     project_,
     rotate,
@@ -35,32 +36,18 @@ from gradtrace.tracing.kernels.common import (
 from gradtrace.tracing.plan import NormRing
 
 
-def _gate_scale(like: torch.Tensor, hid: int) -> torch.Tensor:
-    """(4H, 1) ones with 2 on the g block: sigmoid(2a) gives tanh(a) = 2*sigmoid(2a) - 1."""
-    scale = like.new_ones(4 * hid, 1)
-    scale[3 * hid :] = 2.0
-    return scale
+def _factors_(cols, gates, tc, c_prev) -> None:
+    """Write the backward factors of a chunk's rows into S's six (R, H) column blocks ``cols``.
 
-
-def _chunk_steps(plan, hid: int) -> int:
-    """Steps whose backward factors are computed together (one step for packed sequences)."""
-    if not plan.uniform:
-        return 1
-    return max(1, min(plan.steps, (1 << 14) // (plan.batch * hid)))
-
-
-def _factors_(cols, tc, g, c_prev) -> None:
-    """Write the backward factors of a run of steps over their gate values in S (see above).
-
-    cols: the six (R, H) column blocks of S for the run's rows; tc = tanh(c), g and c_prev
-    (R, H) in the same row order.
+    gates: the chunk's (R, H) blocks [o, i, f, g]; tc = tanh(c) and c_prev (R, H), same rows.
     """
-    f_o, f_i, o, i, f, s_g = cols
-    sigmoid_bw(tc, o, grad_input=f_o)
-    sigmoid_bw(g, i, grad_input=f_i)
-    tanh_bw(o, tc, grad_input=s_g)  # Q
-    sigmoid_bw(c_prev, f, grad_input=o)  # F_f
-    tanh_bw(i, g, grad_input=i)  # F_g
+    o, i, f, g = gates
+    sigmoid_bw(tc, o, grad_input=cols[0])  # F_o
+    sigmoid_bw(g, i, grad_input=cols[1])  # F_i
+    sigmoid_bw(c_prev, f, grad_input=cols[2])  # F_f
+    tanh_bw(i, g, grad_input=cols[3])  # F_g
+    cols[4].copy_(f)
+    tanh_bw(o, tc, grad_input=cols[5])  # Q
 
 
 class LSTMLayer(torch.autograd.Function):
@@ -68,39 +55,46 @@ class LSTMLayer(torch.autograd.Function):
 
     @staticmethod
     def forward(ctx, x, h0, c0, w_ih, w_hh, b_ih, b_hh, w_hr, plan, norms: StepNorms):
-        hid, proj, batch = c0.shape[1], w_hr is not None, plan.batch
+        hid, width, proj, batch = c0.shape[1], h0.shape[1], w_hr is not None, plan.batch
         wi, wh = rotate(w_ih, 4, 1), rotate(w_hh, 4, 1)
         bias = None if b_ih is None else rotate(b_ih + b_hh, 4, 1)
-        # one sigmoid covers all four gates: the g rows are doubled, g = 2*sigmoid(2a) - 1
-        scale = _gate_scale(x, hid)
-        s = x.new_empty(plan.total, 6 * hid)  # (N, 6H), see the module docstring
-        project_(s[:, 2 * hid :], x, wi * scale, None if bias is None else bias * scale[:, 0])
-        out = x.new_empty(plan.total, h0.shape[1])
+        wt = wh.t().contiguous()  # (P, 4H): a row-major right operand is the faster matmul
+        wrt = w_hr.t() if proj else None
+        s = x.new_empty(plan.total, 6 * hid)  # (N, 6H) backward factors, see the docstring
+        out = x.new_empty(plan.total, width)
         hraw = x.new_empty(plan.total, hid) if proj else None
         h_n, c_n = torch.empty_like(h0), torch.empty_like(c0)
-        # states of one chunk of k steps in flat (time) order: c has one slot more, for the
-        # c_prev of the chunk's first step (slot 0 forward, slot k reverse)
-        k = _chunk_steps(plan, hid)
-        c_buf = x.new_empty((k + 1) * batch, hid)
-        tc_buf, g_buf = x.new_empty(k * batch, hid), x.new_empty(k * batch, hid)
-        c_slots, tc_slots, g_slots = c_buf.split(batch), tc_buf.split(batch), g_buf.split(batch)
-        minus_one = x.new_full((batch, hid), -1.0)
-        gates = [plan.split(s[:, j * hid : (j + 1) * hid]) for j in range(2, 6)]  # o, i, f, g
-        pre, outs = plan.split(s[:, 2 * hid :]), plan.split(out)
-        hraws = plan.split(hraw) if proj else None
-        wt = (wh * scale).t()
-        wrt = w_hr.t() if proj else None
+        # one chunk of k steps in flat (time) order; c has one slot more, for the c_prev of
+        # the chunk's first step (slot 0 forward, slot k reverse)
+        k = chunk_steps(plan, 4 * hid)
+        g_buf = x.new_empty(k * batch, 4 * hid)
+        c_buf, tc_buf = x.new_empty((k + 1) * batch, hid), x.new_empty(k * batch, hid)
+        h_buf = x.new_empty(k * batch, width)
+        r_buf = x.new_empty(k * batch, hid) if proj else None
+        c_slots = c_buf.view(k + 1, batch, hid).unbind(0)
+        tc_slots, h_slots = tc_buf.view(k, batch, hid).unbind(0), h_buf.view(k, batch, -1).unbind(0)
+        r_slots = r_buf.view(k, batch, hid).unbind(0) if proj else None
+        # per slot: (gates, [o, i, f], o, i, f, g) views, made by a few unbind calls
+        g_steps = g_buf.view(k, batch, 4 * hid)
+        blocks = g_steps.view(k, batch, 4, hid).unbind(2)  # o, i, f, g: (k, B, H) each
+        views = list(
+            zip(
+                g_steps.unbind(0),
+                g_steps[:, :, : 3 * hid].unbind(0),
+                *(block.unbind(0) for block in blocks),
+                strict=True,
+            )
+        )
         sizes, offsets, order, forward = plan.sizes, plan.offsets, plan.order, not plan.reverse
         n = sizes[order[0]]
         h, last = h0[:n], None  # last: slot of the latest c
         for start in range(0, len(order), k):
             steps = order[start : start + k]
             lo, m = min(steps), len(steps)
+            r0, rows = offsets[lo], offsets[lo + m - 1] + sizes[lo + m - 1] - offsets[lo]
+            project_(g_buf[:rows], x[r0 : r0 + rows], wi, bias)
             first = 0 if forward else m  # slot of the c_prev of the chunk's first step
-            if last is None:
-                c_slots[first][:n].copy_(c0[:n])
-            else:
-                c_slots[first][:n].copy_(c_slots[last][:n])
+            c_slots[first][:n].copy_(c0[:n] if last is None else c_slots[last][:n])
             for t in steps:
                 j = t - lo
                 back, now = (j, j + 1) if forward else (j + 1, j)  # slots of c_prev, c
@@ -113,32 +107,30 @@ class LSTMLayer(torch.autograd.Function):
                         h = torch.cat([h, h0[n:size]])
                         c_now[n:size] = c0[n:size]
                     n = size
-                tc, g, c_prev, c, m1 = (
-                    tc_slots[j],
-                    g_slots[j],
-                    c_slots[back],
-                    c_slots[now],
-                    minus_one,
-                )
+                gates, sig, o, i, f, g = views[j]
+                c_prev, c, tc, h_out = c_slots[back], c_slots[now], tc_slots[j], h_slots[j]
                 if n != batch:
-                    tc, g, c_prev, c, m1 = tc[:n], g[:n], c_prev[:n], c[:n], m1[:n]
-                o, i, f, s_g = (col[t] for col in gates)
-                pre[t].addmm_(h, wt).sigmoid_()
-                torch.add(m1, s_g, alpha=2.0, out=g)
+                    gates, sig, o, i, f, g = (v[:n] for v in views[j])
+                    c_prev, c, tc, h_out = c_prev[:n], c[:n], tc[:n], h_out[:n]
+                gates.addmm_(h, wt)
+                sig.sigmoid_()
+                g.tanh_()
                 torch.mul(f, c_prev, out=c)
                 c.addcmul_(i, g)
-                torch.add(c, c, out=tc).sigmoid_()  # tanh(c) = 2*sigmoid(2c) - 1, as g
-                torch.add(m1, tc, alpha=2.0, out=tc)
+                torch.tanh(c, out=tc)
                 if proj:
-                    torch.mul(o, tc, out=hraws[t])
-                    h = torch.mm(hraws[t], wrt, out=outs[t])
+                    r_out = r_slots[j] if n == batch else r_slots[j][:n]
+                    torch.mul(o, tc, out=r_out)
+                    h = torch.mm(r_out, wrt, out=h_out)
                 else:
-                    h = torch.mul(o, tc, out=outs[t])
+                    h = torch.mul(o, tc, out=h_out)
             last = m if forward else 0
-            rows = offsets[lo + m - 1] + sizes[lo + m - 1] - offsets[lo]
-            cols = s[offsets[lo] : offsets[lo] + rows].split(hid, dim=1)
+            out[r0 : r0 + rows] = h_buf[:rows]
+            if proj:
+                hraw[r0 : r0 + rows] = r_buf[:rows]
             c_prev = c_buf[(0 if forward else batch) :][:rows]
-            _factors_(cols, tc_buf[:rows], g_buf[:rows], c_prev)
+            cols = s[r0 : r0 + rows].view(rows, 6, hid).unbind(1)
+            _factors_(cols, g_buf[:rows].view(rows, 4, hid).unbind(1), tc_buf[:rows], c_prev)
         h_n[:n] = h
         c_n[:n] = c_slots[last][:n]
         ctx.save_for_backward(s, out, hraw, x, h0, wi, wh, w_hr)
@@ -161,6 +153,7 @@ class LSTMLayer(torch.autograd.Function):
         f_rest = plan.split(s.view(-1, 6, hid)[:, 1:5])  # (n, 4, H) per step
         douts = plan.split(d_out)
         hraws = plan.split(hraw) if proj else None
+        dc3 = ring_c.slots3()  # dc slots as (n, 1, H)
         sizes, after = plan.sizes, None  # after: the step processed right after t
         for t in reversed(plan.order):
             n, dh = sizes[t], ring_h.slots[t]
@@ -177,9 +170,9 @@ class LSTMLayer(torch.autograd.Function):
             if proj:
                 grad_w_hr.addmm_(dh.t(), hraws[t])
                 dh = dh @ w_hr  # gradient of o*tanh(c_t), before the projection
-            dc = torch.addcmul(dcs, dh, qs[t], out=ring_c.slots[t])
+            torch.addcmul(dcs, dh, qs[t], out=ring_c.slots[t])
             f_o[t].mul_(dh)  # -> dA_o
-            f_rest[t].mul_(dc.unsqueeze(1))  # -> dA_i, dA_f, dA_g, dc*f
+            f_rest[t].mul_(dc3[t])  # -> dA_i, dA_f, dA_g, dc*f
             ring_h.done(t)
             ring_c.done(t)
             after = t
