@@ -244,7 +244,9 @@ def _diagnose(spec: ProbeSpec, dtype: str) -> Diagnosis:
         torch.manual_seed(spec.seed)
         model_spec, x, loss_fn, targets = _batch(spec, generator)
         model = build_model(model_spec).to(DTYPES[dtype])
-    return diagnose(model, x.to(DTYPES[dtype]), loss_fn=loss_fn, targets=targets, eps=spec.eps)
+    # the task's own loss is what a probe shows; no second pass for a signal profile
+    x = x.to(DTYPES[dtype])
+    return diagnose(model, x, loss_fn=loss_fn, targets=targets, eps=spec.eps, signal=False)
 
 
 def float32_exact(diagnosis: Diagnosis) -> bool:
