@@ -15,7 +15,7 @@ from typing import Any, Literal
 
 import numpy as np
 import torch
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import ConfigDict, Field, ValidationError
 
 from gradtrace.bounds import LIBRARY, Bounds
 from gradtrace.diagnosis.advice import num
@@ -24,11 +24,12 @@ from gradtrace.diagnosis.dynamics import lag_grid
 from gradtrace.errors import InvalidValue, check, from_pydantic
 from gradtrace.flow import DEFAULT_EPS, remaining_after
 from gradtrace.models import ModelSpec, build_model
+from gradtrace.strict import StrictModel
 
 DTYPES = {"float32": torch.float32, "float64": torch.float64}
 
 
-class ProbeSpec(BaseModel):
+class ProbeSpec(StrictModel):
     """What to probe: a model spec, the sequence length, batch, seed, dtype and optional task."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
