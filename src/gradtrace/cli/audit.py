@@ -11,6 +11,8 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from gradtrace.cli.types import path
+
 VERDICT_STYLE = {
     "confirmed": "green",
     "refuted": "red",
@@ -101,7 +103,13 @@ def after_audit(out_dir: Path, err: Console) -> Path | None:
 @click.option(
     "--claim", "claims", multiple=True, help="check only this claim id (repeatable; --list)"
 )
-@click.option("--out", default="runs/audit", show_default=True, help="output folder")
+@click.option(
+    "--out",
+    type=path(file_okay=False),
+    default="runs/audit",
+    show_default=True,
+    help="output folder",
+)
 @click.option("--study", default=None, help="a study folder whose finished runs to reuse")
 @click.option("--workers", type=int, default=None, help="training processes  [one per core]")
 @click.option("--json", "as_json", is_flag=True, help="print the results as JSON")

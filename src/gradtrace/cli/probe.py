@@ -12,6 +12,7 @@ from rich.table import Table
 from rich.text import Text
 
 from gradtrace.bounds import LIBRARY
+from gradtrace.cli.types import path
 from gradtrace.errors import InvalidValue
 
 FIELD_OPTIONS = {
@@ -323,7 +324,7 @@ def render_compare(results) -> Group:
 @click.option(
     "--plot",
     "plot_path",
-    type=click.Path(dir_okay=False),
+    type=path(dir_okay=False),
     default=None,
     help="Write r_k against lag to this PNG.",
 )
@@ -338,7 +339,9 @@ def probe(specs, compare_mode, threads, as_json, plot_path, **options) -> None:
     from gradtrace.diagnosis.probing import compare
 
     if compare_mode and not specs:
-        raise click.UsageError("--compare needs at least one SPEC, e.g. --compare rnn lstm")
+        raise InvalidValue(
+            "--compare", "no SPEC", "give one or more SPECs, e.g. --compare rnn lstm"
+        )
     probe_specs = _probe_specs(options, specs)
     if plot_path is not None and not plot_path.lower().endswith(".png"):
         raise InvalidValue("--plot", plot_path, "a .png file name")

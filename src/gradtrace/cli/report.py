@@ -6,20 +6,22 @@ from pathlib import Path
 
 import click
 
+from gradtrace.cli.types import path
+
 
 @click.command()
-@click.argument("path", type=click.Path(path_type=Path))
+@click.argument("path", type=path(path_type=Path))
 @click.option(
     "--out",
     "out",
-    type=click.Path(dir_okay=False, path_type=Path),
+    type=path(dir_okay=False, path_type=Path),
     default=None,
     help="HTML file to write [default: report.html in a folder, PATH.html by a file].",
 )
 @click.option(
     "--png",
     "png_dir",
-    type=click.Path(file_okay=False, path_type=Path),
+    type=path(file_okay=False, path_type=Path),
     default=None,
     help="Also write every figure as a PNG into this folder.",
 )

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import click
 
+from gradtrace.cli.types import path
 from gradtrace.errors import InvalidValue
 
 LOCAL_HOSTS = ("127.0.0.1", "localhost", "::1")
@@ -25,7 +26,7 @@ LOCAL_HOSTS = ("127.0.0.1", "localhost", "::1")
     "data",
     default=".",
     show_default=True,
-    type=click.Path(file_okay=False, path_type=Path),
+    type=path(file_okay=False, path_type=Path),
     help="Folder whose studies, audits, probes and monitor logs the Results page shows.",
 )
 def serve(host: str, port: int, data: Path) -> None:

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 import click
 from rich.console import Console
 
+from gradtrace.cli.types import path
 from gradtrace.errors import InvalidValue
 
 if TYPE_CHECKING:
@@ -18,8 +19,15 @@ if TYPE_CHECKING:
 
 @click.command("study")
 @click.option("--preset", default=None, help="quick | standard | full  [quick]")
-@click.option("--config", "config_path", default=None, help="a study TOML file")
-@click.option("--out", default=None, help="output folder  [runs/<preset or file name>]")
+@click.option(
+    "--config", "config_path", type=path(dir_okay=False), default=None, help="a study TOML file"
+)
+@click.option(
+    "--out",
+    type=path(file_okay=False),
+    default=None,
+    help="output folder  [runs/<preset or file name>]",
+)
 @click.option("--workers", type=int, default=None, help="parallel runs  [one per core]")
 @click.option("--executor", default="local", show_default=True, help="local | ray")
 @click.option("--address", default=None, help="Ray cluster address (with --executor ray)")

@@ -8,6 +8,7 @@ from typing import Any
 
 import click
 
+from gradtrace.cli.types import path
 from gradtrace.errors import InvalidValue
 
 # spec field -> the option that sets it, so that errors name what the user typed
@@ -79,7 +80,7 @@ _OPTION_OF: dict[str, str] = {
 @click.option("--threads", type=int, default=None, help="torch threads (default: torch's own)")
 @click.option("--device", default="auto", show_default=True, help="auto | cpu | cuda")
 @click.option("--json", "as_json", is_flag=True, help="print the record as JSON")
-@click.option("--out", type=click.Path(dir_okay=False), default=None, help="save record JSON")
+@click.option("--out", type=path(dir_okay=False), default=None, help="save record JSON")
 def train(**options: Any) -> None:
     """Train one model on one long-range task and print the run record."""
     from gradtrace.training import train as run_training
