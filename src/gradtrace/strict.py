@@ -4,11 +4,19 @@ from __future__ import annotations
 
 import types
 import typing
+from functools import cache
 from typing import Any
 
 from pydantic import BaseModel, ValidationInfo, field_validator
 
 _NUMBERS = (int, float)
+
+
+@cache
+def _field_kinds(model: type[BaseModel], name: str) -> frozenset[type]:
+    """The plain types field ``name`` of ``model`` accepts (computed once per field)."""
+    field = model.model_fields.get(name)
+    return frozenset(_kinds(field.annotation)) if field is not None else frozenset()
 
 
 def _kinds(annotation: Any) -> set[type]:
@@ -27,7 +35,7 @@ def _kinds(annotation: Any) -> set[type]:
     return set()
 
 
-def refusal(value: Any, kinds: set[type]) -> str | None:
+def refusal(value: Any, kinds: set[type] | frozenset[type]) -> str | None:
     """Why ``value`` may not stand for a field of ``kinds`` without coercion (None if it may)."""
     if str in kinds or not kinds:
         return None
@@ -50,10 +58,11 @@ class StrictModel(BaseModel):
     @field_validator("*", mode="before")
     @classmethod
     def _no_coercion(cls, value: Any, info: ValidationInfo) -> Any:
-        field = cls.model_fields.get(str(info.field_name))
-        if field is None:
+        if value is None or type(value) is float:
             return value
-        kinds = _kinds(field.annotation)
+        kinds = _field_kinds(cls, str(info.field_name))
+        if not kinds or str in kinds:
+            return value
         items = value if isinstance(value, list | tuple) else (value,)
         for item in items:
             why = refusal(item, kinds)

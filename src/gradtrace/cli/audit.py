@@ -111,7 +111,12 @@ def after_audit(out_dir: Path, err: Console) -> Path | None:
     help="output folder",
 )
 @click.option("--study", default=None, help="a study folder whose finished runs to reuse")
-@click.option("--workers", type=int, default=None, help="training processes  [one per core]")
+@click.option(
+    "--workers",
+    type=click.IntRange(1, 1024),
+    default=None,
+    help="training processes  [one per core]",
+)
 @click.option("--json", "as_json", is_flag=True, help="print the results as JSON")
 @click.option("--list", "list_only", is_flag=True, help="list the claims and exit")
 def audit(

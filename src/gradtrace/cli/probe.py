@@ -12,7 +12,7 @@ from rich.table import Table
 from rich.text import Text
 
 from gradtrace.bounds import LIBRARY
-from gradtrace.cli.types import path
+from gradtrace.cli.types import max_memory_option, path
 from gradtrace.errors import InvalidValue
 
 FIELD_OPTIONS = {
@@ -328,7 +328,8 @@ def render_compare(results) -> Group:
     default=None,
     help="Write r_k against lag to this PNG.",
 )
-def probe(specs, compare_mode, threads, as_json, plot_path, **options) -> None:
+@max_memory_option
+def probe(specs, compare_mode, threads, as_json, plot_path, max_memory, **options) -> None:
     """Diagnose gradient flow of a freshly initialised model on one batch.
 
     SPEC is a compact model description over the flags: items separated by ':' or ',', each a
@@ -348,7 +349,7 @@ def probe(specs, compare_mode, threads, as_json, plot_path, **options) -> None:
     previous = torch.get_num_threads()
     torch.set_num_threads(threads)  # small recurrent models run fastest on one thread
     try:
-        results = compare(probe_specs)
+        results = compare(probe_specs, max_memory=max_memory)
     finally:
         torch.set_num_threads(previous)
     comparing = compare_mode or len(results) > 1

@@ -9,12 +9,15 @@ from typing import TYPE_CHECKING
 import click
 from rich.console import Console
 
-from gradtrace.cli.types import path
+from gradtrace.cli.types import max_memory_option, path
 from gradtrace.errors import InvalidValue
 
 if TYPE_CHECKING:
     from gradtrace.study.expand import RunConfig
     from gradtrace.study.spec import StudySpec
+
+
+MAX_VARIANTS_SHOWN = 40
 
 
 @click.command("study")
@@ -28,12 +31,15 @@ if TYPE_CHECKING:
     default=None,
     help="output folder  [runs/<preset or file name>]",
 )
-@click.option("--workers", type=int, default=None, help="parallel runs  [one per core]")
+@click.option(
+    "--workers", type=click.IntRange(1, 1024), default=None, help="parallel runs  [one per core]"
+)
 @click.option("--executor", default="local", show_default=True, help="local | ray")
 @click.option("--address", default=None, help="Ray cluster address (with --executor ray)")
 @click.option("--retry-failed", is_flag=True, help="run failed runs again too")
 @click.option("--dry-run", is_flag=True, help="validate and show the plan; run nothing")
 @click.option("--show-config", is_flag=True, help="print the study as TOML and exit")
+@max_memory_option
 def study(
     preset: str | None,
     config_path: str | None,
@@ -44,6 +50,7 @@ def study(
     retry_failed: bool,
     dry_run: bool,
     show_config: bool,
+    max_memory: int | None,
 ) -> None:
     """Run a study: variants x tasks x lengths x seeds; rerun the same command to resume."""
     from gradtrace.study.expand import expand
@@ -63,6 +70,11 @@ def study(
         return
     out_dir = Path(out) if out else Path("runs") / default_out
     runs = expand(spec)
+    from gradtrace.resources import check_memory, study_estimate
+    from gradtrace.study.environment import default_workers
+
+    slots = 1 if executor == "ray" else workers or default_workers()
+    check_memory(study_estimate([r.config for r in runs], slots), max_memory)
     if dry_run:
         from gradtrace.study.runspec import validate_runs
 
@@ -151,11 +163,17 @@ def _print_plan(spec: StudySpec, runs: list[RunConfig], out_dir: Path, workers: 
             counts = store.counts([r.key for r in runs])
         done = sum(counts.get(s, 0) for s in FINISHED)
     variants = list(dict.fromkeys(r.variant for r in runs))
-    tasks = {r.task: sorted({x.seq_len for x in runs if x.task == r.task}) for r in runs}
+    lengths_of: dict[str, set[int]] = {}
+    for r in runs:  # one pass: a 100,000-run plan prints at once
+        lengths_of.setdefault(r.task, set()).add(r.seq_len)
+    tasks = {task: sorted(lengths) for task, lengths in lengths_of.items()}
     slots = workers or default_workers()
     bound = sum(r.config["train"]["max_seconds"] for r in runs) / slots
     click.echo(f"study {spec.name}: {len(runs)} runs ({done} already finished in {out_dir})")
-    click.echo(f"  variants ({len(variants)}): " + ", ".join(variants))
+    shown = ", ".join(variants[:MAX_VARIANTS_SHOWN])
+    if len(variants) > MAX_VARIANTS_SHOWN:
+        shown += f", ... and {len(variants) - MAX_VARIANTS_SHOWN} more"
+    click.echo(f"  variants ({len(variants)}): " + shown)
     for task, lengths in tasks.items():
         click.echo(f"  task {task}: T = " + ", ".join(map(str, lengths)))
     click.echo(f"  seeds: {', '.join(map(str, spec.seeds))}")

@@ -20,3 +20,28 @@ class NonEmptyPath(click.Path):
 def path(**options: Any) -> NonEmptyPath:
     """A NonEmptyPath with click.Path's options."""
     return NonEmptyPath(**options)
+
+
+class MemorySize(click.ParamType):
+    """A size in bytes written like 8GB, 512MB or 2000000000."""
+
+    name = "size"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        """Bytes as an int; a bad size is a one-line error naming the option."""
+        from gradtrace.resources import parse_bytes
+
+        if isinstance(value, int):
+            return value
+        return parse_bytes(str(value), name="--max-memory")
+
+
+def max_memory_option(function: Any) -> Any:
+    """The --max-memory option: refuse work estimated to need more (default: available)."""
+    return click.option(
+        "--max-memory",
+        type=MemorySize(),
+        default=None,
+        help="Refuse work estimated to need more memory than this (e.g. 8GB) "
+        "[default: what the machine has available].",
+    )(function)

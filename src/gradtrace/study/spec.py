@@ -16,7 +16,7 @@ Readout = Literal["last", "attention"]  # tasks that answer at every step force 
 Clip = Literal["none", "norm", "value"]
 Optimizer = Literal["adam", "rmsprop", "sgd"]
 
-MAX_RUNS = 100_000
+MAX_RUNS = 20_000  # its dry run plans in a few seconds; 100,000 took half a minute
 MAX_SECONDS_PER_RUN = 7 * 24 * 3600.0
 MAX_LIST = 1000
 # used when gradtrace.init is not importable (the registry there is the authority)
@@ -169,6 +169,14 @@ class Grid(StrictModel):
     readout: tuple[Readout, ...] | None = Field(default=None, min_length=1, max_length=2)
     tbptt: tuple[int, ...] | None = Field(default=None, min_length=1, max_length=MAX_LIST)
     hidden_size: tuple[int, ...] | None = Field(default=None, min_length=1, max_length=MAX_LIST)
+
+    @model_validator(mode="after")
+    def _some_axis(self) -> Grid:
+        if all(getattr(self, name) is None for name in type(self).model_fields):
+            raise InvalidValue(
+                "grid", "{}", "give at least one axis: " + ", ".join(type(self).model_fields)
+            )
+        return self
 
     @field_validator("init")
     @classmethod
