@@ -160,7 +160,8 @@ def test_a_grid_crosses_axes_and_skips_gated_cells_with_other_activations():
 def test_a_huge_grid_is_refused_before_it_is_expanded():
     sizes = list(range(1, 101))
     with pytest.raises(
-        InvalidValue, match=r"^study: \(study size\): 1000000 is not allowed; at most"
+        InvalidValue,
+        match=r"^study: \(study size\): 1000000 is not allowed; a study may have at most 20000 runs",
     ):
         spec_from_dict(
             {
