@@ -161,7 +161,7 @@ def test_a_huge_grid_is_refused_before_it_is_expanded():
     sizes = list(range(1, 101))
     with pytest.raises(
         InvalidValue,
-        match=r"^study: \(study size\): 1000000 is not allowed; a study may have at most 20000 runs",
+        match=r"^study: \(study size\): 1000000 is not allowed; a study may have at most 20000",
     ):
         spec_from_dict(
             {
