@@ -22,6 +22,7 @@ _ALLOWED = {
 }
 _KINDS = {"integer": "an integer", "integer range": "an integer", "float": "a number"}
 _KINDS |= {"float range": "a number", "boolean": "true or false", "path": "a non-empty path"}
+_KINDS["path without NUL characters"] = "a path without NUL characters"
 
 
 def _shown(text: str) -> object:

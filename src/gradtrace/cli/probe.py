@@ -306,7 +306,7 @@ def render_compare(results) -> Group:
 @click.option(
     "--batch-size", type=click.IntRange(1, LIBRARY.batch_size), default=32, show_default=True
 )
-@click.option("--seed", type=click.IntRange(0), default=0, show_default=True)
+@click.option("--seed", type=click.IntRange(0, 2**63 - 1), default=0, show_default=True)
 @click.option(
     "--dtype", type=click.Choice(["float32", "float64"]), default="float64", show_default=True
 )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -18,6 +19,9 @@ if TYPE_CHECKING:
 
 
 MAX_VARIANTS_SHOWN = 40
+ADDRESS = re.compile(
+    r"auto|(ray://)?[A-Za-z0-9_.\-]+:[0-9]{1,5}|(ray://)?\[[0-9A-Fa-f:]+\]:[0-9]{1,5}"
+)
 
 
 @click.command("study")
@@ -58,12 +62,16 @@ def study(
     from gradtrace.study.presets import preset as get_preset
     from gradtrace.study.toml_out import dumps_toml
 
+    if address is not None and not ADDRESS.fullmatch(address):
+        raise InvalidValue(
+            "--address", address, "auto, HOST:PORT or ray://HOST:PORT of a Ray cluster"
+        )
     if preset is not None and config_path is not None:
         raise InvalidValue("--config", config_path, "give either --preset or --config, not both")
     if config_path is not None:
         spec, default_out, source = load_spec(config_path), Path(config_path).stem, config_path
     else:
-        name = preset or "quick"
+        name = "quick" if preset is None else preset
         spec, default_out, source = get_preset(name), name, f"preset {name}"
     if show_config:
         click.echo(dumps_toml(spec), nl=False)

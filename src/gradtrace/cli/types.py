@@ -14,6 +14,8 @@ class NonEmptyPath(click.Path):
         """The path, or a usage error naming the option when it is empty."""
         if isinstance(value, str) and not value.strip():
             self.fail(f"{value!r} is not a valid path.", param, ctx)
+        if isinstance(value, str) and "\x00" in value:
+            self.fail(f"{value!r} is not a valid path without NUL characters.", param, ctx)
         return super().convert(value, param, ctx)
 
 

@@ -38,7 +38,7 @@ class ProbeSpec(StrictModel):
     model: ModelSpec = Field(default_factory=ModelSpec)
     seq_len: int = Field(100, ge=2, le=LIBRARY.seq_len)
     batch_size: int = Field(32, ge=1, le=LIBRARY.batch_size)
-    seed: int = Field(0, ge=0)
+    seed: int = Field(0, ge=0, lt=2**63)
     dtype: Literal["float32", "float64"] = "float64"
     task: str | None = None
     eps: float = Field(DEFAULT_EPS, gt=0.0, lt=1.0)
