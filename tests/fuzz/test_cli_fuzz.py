@@ -16,9 +16,15 @@ def test_the_corpus_is_large():
     assert len(CASES) >= 300
 
 
+@pytest.fixture(scope="module")
+def scratch(tmp_path_factory):
+    """One scratch working folder for the module: nothing a case writes lands in the checkout."""
+    return tmp_path_factory.mktemp("cli-fuzz")
+
+
 @pytest.mark.parametrize(("case", "argv"), CASES, ids=[c for c, _ in CASES])
-def test_a_bad_command_line_is_one_line_and_exit_2(case, argv, tmp_path, monkeypatch):
-    monkeypatch.chdir(tmp_path)  # nothing a case might write lands in the checkout
+def test_a_bad_command_line_is_one_line_and_exit_2(case, argv, scratch, monkeypatch):
+    monkeypatch.chdir(scratch)
     try:
         with time_limit(20):
             result = CliRunner().invoke(cli, argv)

@@ -50,6 +50,16 @@ class RunRowV1(BaseModel):
     attempts: int = 0
 
 
+class RunConfigV1(BaseModel):
+    """A run's config: the model, task and train settings it was run with."""
+
+    model_config = READ
+
+    model: dict[str, Any]
+    task: dict[str, Any]
+    train: dict[str, Any]
+
+
 def check_sqlite_file(path: str | Path) -> None:
     """Refuse an empty file or one that is not SQLite before sqlite3 opens it."""
     path = Path(path)
@@ -107,6 +117,7 @@ def run_row(row: dict[str, Any], *, file: Path) -> dict[str, Any]:
     out["config"] = _loads(row["config"], file=file, record=f"{record}.config")
     if not isinstance(out["config"], dict):
         raise FormatError(file, f"{record}.config", out["config"], "a JSON object")
+    validate(RunConfigV1, out["config"], file=file, record=f"{record}.config")
     out["record"] = _loads(row["record"], file=file, record=f"{record}.record")
     if out["record"] is not None:
         validate_run(out["record"], file=file, record=f"{record}.record")

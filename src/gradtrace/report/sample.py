@@ -110,11 +110,14 @@ def write_sample_study(
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     rows = []
+    from gradtrace.models import ModelSpec
+
     with open_store(folder) as store:
         for variant in VARIANTS:
             for seq_len in seq_lens:
                 for seed in seeds:
                     config = {
+                        "model": ModelSpec(cell=variant[2], hidden_size=64).model_dump(),
                         "task": {"name": "adding", "seq_len": seq_len},
                         "train": {"seed": seed},
                     }

@@ -27,7 +27,7 @@ def is_monitor_log(path: Path) -> bool:
     try:
         with path.open(encoding="utf-8") as f:
             head = json.loads(f.readline() or "{}")
-    except (OSError, ValueError):
+    except (OSError, ValueError, RecursionError):
         return False
     return isinstance(head, dict) and "step" in head and "kind" in head
 
