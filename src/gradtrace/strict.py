@@ -58,7 +58,7 @@ class StrictModel(BaseModel):
     @field_validator("*", mode="before")
     @classmethod
     def _no_coercion(cls, value: Any, info: ValidationInfo) -> Any:
-        if value is None or type(value) is float:
+        if value is None:
             return value
         kinds = _field_kinds(cls, str(info.field_name))
         if not kinds or str in kinds:

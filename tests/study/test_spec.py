@@ -98,7 +98,9 @@ def test_sizes_are_bounded(tmp_path):
 
 def test_a_missing_required_key_is_named(tmp_path):
     message = error_of(tmp_path, GOOD.replace('name = "LSTM"\n', ""))
-    assert message == "study.toml: variant[2].name: missing; this key is required"
+    assert (
+        message == "study.toml: variant[2].name: '(missing)' is not allowed; this key is required"
+    )
 
 
 def test_unknown_tasks_and_inits_list_the_registered_names(tmp_path):

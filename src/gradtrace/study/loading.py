@@ -91,7 +91,7 @@ def spec_error(error: ValidationError, source: str) -> SpecError:
         return SpecError(source, key_path(loc), inner.value, inner.allowed)
     key = key_path(loc)
     if kind == "missing":
-        return SpecError(source, key, None, "required", message="missing; this key is required")
+        return SpecError(source, key, "(missing)", "this key is required")
     if kind == "extra_forbidden":
         allowed = ", ".join(_allowed_keys(loc[:-1]))
         return SpecError(source, key, value, f"unknown key; allowed keys: {allowed}")
