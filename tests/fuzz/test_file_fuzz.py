@@ -73,6 +73,8 @@ def test_the_cli_report_and_tables_exit_2_in_one_line(corpus, tmp_path):
         commands = [["report", str(_target(path)), "--out", str(tmp_path / "r.html")]]
         if path.name == "results.sqlite" and "audit" not in case:  # tables read no audit
             commands.append(["tables", str(path.parent)])
+            if "meta" not in case:  # audit --study reads the runs, first of all
+                commands.append(["audit", "--study", str(path.parent), "--list"])
         for argv in commands:
             with time_limit(20):
                 result = runner.invoke(cli, argv)
@@ -97,3 +99,14 @@ def test_a_study_or_audit_never_writes_into_a_corrupt_store(corpus):
         else:
             pytest.fail(f"{case}: opened for writing")
         assert path.read_bytes() == before, case
+
+
+def test_the_report_is_written_only_to_an_html_file(corpus, tmp_path):
+    root, _ = corpus
+    result = CliRunner().invoke(
+        cli, ["report", str(root / "valid" / "probe.json"), "--out", "r.txt"]
+    )
+    assert result.exit_code == 2
+    assert (
+        result.stderr == "error: --out: 'r.txt' is not allowed; an HTML file name ending in .html\n"
+    )

@@ -137,11 +137,16 @@ def audit(
 
     plan = get_budget(budget)
     selected = select(claims or None)
+    if study is not None and not (Path(study) / STORE_NAME).is_file():
+        raise InvalidValue("--study", study, f"a study folder (with {STORE_NAME})")
+    if study is not None:  # read it through its schema now: a broken store is refused first
+        from gradtrace.study.store import open_store
+
+        with open_store(study, readonly=True) as store:
+            store.rows()
     if list_only:
         _print_claims([CLAIMS[c.id] for c in selected])
         return
-    if study is not None and not (Path(study) / STORE_NAME).is_file():
-        raise InvalidValue("--study", study, f"a study folder (with {STORE_NAME})")
     out_dir = Path(out)
     err = Console(stderr=True)
     with AuditBar(err) as bar:

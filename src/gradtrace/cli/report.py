@@ -27,8 +27,11 @@ from gradtrace.cli.types import path
 )
 def report(path: Path, out: Path | None, png_dir: Path | None) -> None:
     """Write the report of PATH: a study or audit folder, a probe JSON or a monitor JSONL."""
+    from gradtrace.errors import InvalidValue
     from gradtrace.report.writer import write_report
 
+    if out is not None and out.suffix.lower() not in (".html", ".htm"):
+        raise InvalidValue("--out", str(out), "an HTML file name ending in .html")
     written = write_report(path, out=out, png_dir=png_dir)
     size = written.stat().st_size / 1e6
     click.echo(f"report: {written} ({size:.1f} MB, opens offline)")
