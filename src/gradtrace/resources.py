@@ -12,7 +12,7 @@ from __future__ import annotations
 import os
 import re
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from gradtrace.errors import InvalidValue
 
@@ -205,3 +205,35 @@ def planned_runs(spec: StudySpec) -> int:
             on_task = 1  # the study's [model] alone
         total += on_task * len(task.seq_lens or spec.seq_lens) * len(spec.seeds)
     return total
+
+
+def diagnose_estimate(model: Any, batch: Any, *, passes: float = 3.0) -> Estimate:
+    """A diagnose(model, batch) call: the batch's (B, T) through every recurrent module found.
+
+    Modules are recognised by their ``hidden_size`` attribute (torch's nn.RNN/LSTM/GRU and
+    gradtrace's layers); the cell kind comes from ``mode`` (torch) or the class name.
+    """
+    shape = tuple(getattr(batch, "shape", ()) or ())
+    batch_size, seq_len = (int(shape[0]), int(shape[1])) if len(shape) >= 2 else (1, 1)
+    dtype_bytes = int(getattr(batch, "element_size", lambda: 8)())
+    memory, seconds = BASE_BYTES, 0.0
+    for module in model.modules():
+        hidden = getattr(module, "hidden_size", None)
+        if not isinstance(hidden, int) or isinstance(hidden, bool):
+            continue
+        kind = str(getattr(module, "mode", type(module).__name__)).lower()
+        cell = next((c for c in ("lstm", "gru") if c in kind), "rnn")
+        part = recurrent_estimate(
+            "diagnose",
+            cell=cell,
+            hidden_size=hidden,
+            num_layers=int(getattr(module, "num_layers", 1) or 1),
+            input_size=int(getattr(module, "input_size", hidden) or hidden),
+            seq_len=seq_len,
+            batch_size=batch_size,
+            dtype_bytes=dtype_bytes,
+            passes=passes,
+        )
+        memory += part.memory_bytes - BASE_BYTES
+        seconds += part.seconds
+    return Estimate("diagnose", int(memory), seconds)
