@@ -149,7 +149,14 @@ def _show_tables(out_dir: Path) -> None:
     from gradtrace.study.table_io import render_tables, write_tables
     from gradtrace.study.tables import study_tables
 
-    built = study_tables(out_dir)
+    try:
+        built = study_tables(out_dir)
+    except KeyError as e:  # a store whose run configs lack what gradtrace study writes
+        raise InvalidValue(
+            str(out_dir / STORE_NAME),
+            f"a run config without {e}",
+            "runs written by gradtrace study (config with model, task and train settings)",
+        ) from None
     console = Console()
     if not console.is_terminal:  # files and pipes: wide enough that rows stay on one line
         console = Console(width=200)

@@ -50,14 +50,46 @@ class RunRowV1(BaseModel):
     attempts: int = 0
 
 
+class ModelConfigV1(BaseModel):
+    """The model settings of a run (a ModelSpec dump): the fields the tables compare, typed."""
+
+    model_config = READ
+
+    cell: str | None = None
+    activation: str | None = None
+    hidden_size: int | None = None
+    residual: bool | None = None
+    layer_norm: bool | None = None
+    readout: str | None = None
+
+
+class TaskConfigV1(BaseModel):
+    """The task of a run."""
+
+    model_config = READ
+
+    name: str | None = None
+    seq_len: int | None = None
+
+
+class TrainConfigV1(BaseModel):
+    """The train settings and budget of a run."""
+
+    model_config = READ
+
+    max_steps: int | None = None
+    tbptt: int | None = None
+    seed: int | None = None
+
+
 class RunConfigV1(BaseModel):
     """A run's config: the model, task and train settings it was run with."""
 
     model_config = READ
 
-    model: dict[str, Any]
-    task: dict[str, Any]
-    train: dict[str, Any]
+    model: ModelConfigV1
+    task: TaskConfigV1
+    train: TrainConfigV1
 
 
 def check_sqlite_file(path: str | Path) -> None:
