@@ -85,7 +85,7 @@ def read_monitor_log(path: str | Path) -> list[dict[str, Any]]:
     except OSError as e:
         raise FormatError(path, "", e.strerror or "unreadable", "a readable file") from None
     lines = text.split("\n")
-    records = []
+    records: list[dict[str, Any]] = []
     for n, line in enumerate(lines, start=1):
         if not line.strip():
             continue
