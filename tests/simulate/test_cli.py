@@ -144,7 +144,7 @@ def test_tour_json_lists_the_parts_and_their_claims_hold(capsys, tmp_path):
         (["decay", "--factor", "0.5", "0"], "--factor: 0.0 is not allowed; must be > 0"),
         (["decay", "--steps", "0"], "--steps: 0 is not allowed; must be between 1 and 100000"),
         (["decay", "--until", "1.5"], "--until: 1.5 is not allowed; must be between 0 and 1"),
-        (["decay", "--factor", "x"], "--factor: 'x' is not a valid float."),
+        (["decay", "--factor", "x"], "--factor: 'x' is not allowed; must be a number"),
         (["layers", "-w", "0"], "--weight-scale: 0.0 is not allowed; must be > 0"),
         (["layers", "--layers", "0"], "--layers: 0 is not allowed; must be between 1 and 1000"),
         (["activations", "--activation", "gelu"], "--activation: 'gelu' is not allowed;"),

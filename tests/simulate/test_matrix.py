@@ -228,7 +228,7 @@ def test_record_round_trips_through_strict_json():
         ({"weights": "uniform"}, "weights: 'uniform' is not allowed; choose one of gaussian"),
         ({"activation": "gelu"}, "activation: 'gelu' is not allowed; choose one of sigmoid"),
         ({"steps": 0}, "steps: 0 is not allowed; must be between 1 and 100000"),
-        ({"hidden_size": 2048, "steps": 1000}, "steps: 1000 is not allowed; at most 128"),
+        ({"hidden_size": 2048, "steps": 1000}, "steps: 1000 is not allowed; at most 4"),
         ({"input_scale": -1.0}, "input_scale: -1.0 is not allowed; must be >= 0"),
         ({"sed": 1}, "sed: 1 is not allowed; unknown option"),
     ],

@@ -58,7 +58,7 @@ def test_an_invalid_study_file_exits_2_with_one_line_and_runs_nothing(tmp_path, 
     [
         (["--preset", "fast"], "error: --preset: 'fast' is not allowed; choose one of quick,"),
         (["--executor", "dask"], "error: --executor: 'dask' is not allowed; choose one of local,"),
-        (["--workers", "0"], "error: --workers: 0 is not allowed; an integer in [1, 1024]"),
+        (["--workers", "0"], "error: --workers: 0 is not allowed; must be in 1<=x<=1024"),
         (["--address", "auto"], "error: --address: 'auto' is not allowed; only with --executor"),
         (["--config", "nowhere.toml"], "error: nowhere.toml: (file): 'nowhere.toml' is not"),
         (["--preset", "quick", "--config", "x.toml"], "error: --config: 'x.toml' is not allowed;"),

@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 from study_fake_runs import LOG_ENV, SLEEP_ENV
 
+from gradtrace.formats import FormatError
 from gradtrace.study.loading import spec_from_dict
 from gradtrace.study.runner import run_study
 from gradtrace.study.store import FINISHED, open_store
@@ -53,11 +54,11 @@ def wait_for_finished(out: Path, count: int, process: subprocess.Popen) -> list[
     while time.time() < deadline:
         assert process.poll() is None, "the study ended before it could be interrupted"
         if (out / "results.sqlite").exists():
-            with open_store(out, readonly=True) as store:
-                try:
+            try:
+                with open_store(out, readonly=True) as store:
                     rows = store.rows()
-                except sqlite3.OperationalError:  # created, schema not written yet
-                    rows = []
+            except (sqlite3.OperationalError, FormatError):  # created, schema not written yet
+                rows = []
             if sum(r["status"] in FINISHED for r in rows) >= count:
                 return rows
         time.sleep(0.05)

@@ -98,7 +98,9 @@ def test_sizes_are_bounded(tmp_path):
 
 def test_a_missing_required_key_is_named(tmp_path):
     message = error_of(tmp_path, GOOD.replace('name = "LSTM"\n', ""))
-    assert message == "study.toml: variant[2].name: missing; this key is required"
+    assert (
+        message == "study.toml: variant[2].name: '(missing)' is not allowed; this key is required"
+    )
 
 
 def test_unknown_tasks_and_inits_list_the_registered_names(tmp_path):
@@ -159,7 +161,10 @@ def test_a_grid_crosses_axes_and_skips_gated_cells_with_other_activations():
 
 def test_a_huge_grid_is_refused_before_it_is_expanded():
     sizes = list(range(1, 101))
-    with pytest.raises(InvalidValue, match=r"^study: grid: 1000000 is not allowed; at most"):
+    with pytest.raises(
+        InvalidValue,
+        match=r"^study: \(study size\): 1000000 is not allowed; a study may have at most 20000",
+    ):
         spec_from_dict(
             {
                 "tasks": ["adding"],

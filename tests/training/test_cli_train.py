@@ -45,7 +45,7 @@ def test_the_table_names_status_metric_and_baseline(capsys):
         (["--task", "sorting"], "error: --task: 'sorting' is not allowed; choose one of adding"),
         (["--clip", "both"], "error: --clip: 'both' is not allowed"),
         (["--task", "copy", "--readout", "attention"], "error: --readout: 'attention'"),
-        (["--lr", "fast"], "error: --lr: 'fast' is not a valid float"),
+        (["--lr", "fast"], "error: --lr: 'fast' is not allowed; must be a number"),
         (["--symbols", "3"], "error: --symbols: 3 is not allowed; adding has no such option"),
     ],
 )

@@ -28,7 +28,7 @@ def app(data_dir):
 
 @pytest.fixture(scope="session")
 def client(app):
-    with TestClient(app) as c:
+    with TestClient(app, base_url="http://localhost") as c:
         yield c
 
 

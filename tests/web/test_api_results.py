@@ -63,7 +63,7 @@ def test_a_link_inside_the_data_folder_pointing_out_of_it_is_not_listed(tmp_path
     data = tmp_path / "data"
     data.mkdir()
     (data / "link.json").symlink_to(outside)
-    client = TestClient(create_app(data))
+    client = TestClient(create_app(data), base_url="http://localhost")
     assert client.get("/api/results").json()["results"] == []
     assert client.get("/api/results/link.json").status_code == 404
 
@@ -133,7 +133,7 @@ def test_docs_use_local_swagger_files_when_they_are_installed(monkeypatch, tmp_p
     (tmp_path / "swagger-ui-bundle.js").write_text("/* swagger */")
     (tmp_path / "swagger-ui.css").write_text("/* css */")
     monkeypatch.setattr(app_module, "_swagger_bundle", lambda: tmp_path)
-    client = TestClient(app_module.create_app(tmp_path))
+    client = TestClient(app_module.create_app(tmp_path), base_url="http://localhost")
     html = client.get("/docs").text
     assert "/docs-static/swagger-ui-bundle.js" in html and "cdn" not in html
     assert client.get("/docs-static/swagger-ui-bundle.js").text == "/* swagger */"
@@ -146,7 +146,7 @@ def test_without_local_swagger_files_docs_fall_back_to_the_cdn(monkeypatch, tmp_
     from gradtrace.web import app as app_module
 
     monkeypatch.setattr(app_module, "_swagger_bundle", lambda: None)
-    client = TestClient(app_module.create_app(tmp_path))
+    client = TestClient(app_module.create_app(tmp_path), base_url="http://localhost")
     assert "cdn" in client.get("/docs").text
     assert client.get("/openapi.json").status_code == 200
 
@@ -157,7 +157,45 @@ def test_a_broken_result_file_is_one_error_line_not_a_traceback(tmp_path):
     from gradtrace.web.app import create_app
 
     (tmp_path / "bad.json").write_text('{"profile": {"layers": [{"name": "x", "g": ["oops"]}]}}')
-    client = TestClient(create_app(tmp_path))
+    client = TestClient(create_app(tmp_path), base_url="http://localhost")
     response = client.get("/api/results/bad.json")
-    assert response.status_code == 500
-    assert response.json()["detail"].startswith("could not read bad.json: ")
+    assert response.status_code == 422
+    detail = response.json()["detail"]
+    assert detail.startswith("could not read bad.json: ")
+    assert "profile.layers.0.g.0: 'oops' is not allowed; Input should be a valid number" in detail
+
+
+def test_only_loopback_host_headers_are_answered(tmp_path):
+    from fastapi.testclient import TestClient
+
+    from gradtrace.web.app import create_app
+    from gradtrace.web.hosts import allowed_hosts
+
+    evil = TestClient(create_app(tmp_path), base_url="http://rebind.example.com")
+    response = evil.get("/api/results")
+    assert response.status_code == 421
+    assert response.json()["detail"].startswith("Host: 'rebind.example.com' is not allowed; ")
+    for base in ("http://localhost:8000", "http://127.0.0.1", "http://[::1]:9"):
+        assert TestClient(create_app(tmp_path), base_url=base).get("/api/results").is_success
+    lan = TestClient(
+        create_app(tmp_path, hosts=allowed_hosts("lab.lan")), base_url="http://lab.lan"
+    )
+    assert lan.get("/api/results").is_success
+    assert allowed_hosts("0.0.0.0") is None
+
+
+def test_malformed_json_is_reported_with_its_position(client):
+    response = client.post(
+        "/api/simulate/decay",
+        content=b'{"factor": 0.9,,}',
+        headers={"content-type": "application/json"},
+    )
+    assert response.status_code == 422
+    detail = response.json()["detail"]
+    assert detail.startswith("body: 'character 15' is not allowed; valid JSON"), detail
+
+
+def test_booleans_are_not_taken_as_numbers(client):
+    response = client.post("/api/simulate/decay", json={"factor": True})
+    assert response.status_code == 422
+    assert response.json()["detail"].startswith("factor: True is not allowed; must be a number")

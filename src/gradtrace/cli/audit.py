@@ -13,6 +13,7 @@ from rich.table import Table
 
 from gradtrace.audit.sources import source_label
 from gradtrace.cli.choices import show_choices
+from gradtrace.cli.types import path
 from gradtrace.terminal import progress_columns
 
 VERDICT_STYLE = {
@@ -101,9 +102,20 @@ def after_audit(out_dir: Path, err: Console) -> Path | None:
 @click.option(
     "--claim", "claims", multiple=True, help="check only this claim id (repeatable; --list)"
 )
-@click.option("--out", default="runs/audit", show_default=True, help="output folder")
+@click.option(
+    "--out",
+    type=path(file_okay=False),
+    default="runs/audit",
+    show_default=True,
+    help="output folder",
+)
 @click.option("--study", default=None, help="a study folder whose finished runs to reuse")
-@click.option("--workers", type=int, default=None, help="training processes  [one per core]")
+@click.option(
+    "--workers",
+    type=click.IntRange(1, 1024),
+    default=None,
+    help="training processes  [one per core]",
+)
 @click.option("--json", "as_json", is_flag=True, help="print the results as JSON")
 @click.option("--list", "list_only", is_flag=True, help="list the claims and exit")
 def audit(
@@ -124,11 +136,16 @@ def audit(
 
     plan = get_budget(budget)
     selected = select(claims or None)
+    if study is not None and not (Path(study) / STORE_NAME).is_file():
+        raise InvalidValue("--study", study, f"a study folder (with {STORE_NAME})")
+    if study is not None:  # read it through its schema now: a broken store is refused first
+        from gradtrace.study.store import open_store
+
+        with open_store(study, readonly=True) as store:
+            store.rows()
     if list_only:
         _print_claims([CLAIMS[c.id] for c in selected])
         return
-    if study is not None and not (Path(study) / STORE_NAME).is_file():
-        raise InvalidValue("--study", study, f"a study folder (with {STORE_NAME})")
     out_dir = Path(out)
     err = Console(stderr=True)
     with AuditBar(err) as bar:

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import importlib
+import sqlite3
 import sys
 
 import click
 
+from gradtrace.cli.errors import library_line, usage_line
 from gradtrace.errors import GradtraceError
 
 # command name -> "module:attribute"; each module owns one command (or group).
@@ -23,7 +25,33 @@ COMMANDS: dict[str, str] = {
 
 
 class LazyGroup(click.Group):
-    """A group whose subcommands are imported only when used, so ``--help`` stays fast."""
+    """A group whose subcommands are imported only when used, so ``--help`` stays fast.
+
+    Its ``main`` turns every error into one line ``error: ...`` and exit 2 (also when run
+    through click.testing.CliRunner), never a traceback.
+    """
+
+    def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True, **extra):
+        """Run the group; bad input prints one line and exits 2."""
+        argv = list(sys.argv[1:] if args is None else args)
+        try:
+            code = super().main(argv, prog_name, complete_var, standalone_mode=False, **extra)
+        except click.exceptions.NoArgsIsHelpError as e:
+            click.echo(e.ctx.get_help() if e.ctx else str(e))
+            sys.exit(2)
+        except click.UsageError as e:
+            _fail(usage_line(e, argv))
+        except click.exceptions.Abort:
+            _fail("aborted", 130)
+        except KeyboardInterrupt:
+            _fail("interrupted; finished work was kept", 130)
+        except (GradtraceError, ValueError, RecursionError, sqlite3.Error, MemoryError) as e:
+            _fail(library_line(e))
+        except click.ClickException as e:
+            _fail(e.format_message(), e.exit_code or 1)
+        except OSError as e:
+            _fail(f"{e.filename or 'file'}: {e.strerror or e} is not allowed; a readable path", 2)
+        sys.exit(code if isinstance(code, int) else 0)
 
     def list_commands(self, ctx: click.Context) -> list[str]:
         return sorted(COMMANDS)
@@ -55,32 +83,12 @@ def _fail(message: str, code: int = 2) -> None:
 
 def main(argv: list[str] | None = None) -> None:
     """Run the CLI; bad input prints one line ``error: ...`` and exits 2, never a traceback."""
-    try:
-        cli.main(args=argv, prog_name="gradtrace", standalone_mode=False)
-    except click.exceptions.NoArgsIsHelpError as e:
-        click.echo(e.ctx.get_help() if e.ctx else str(e))
-        sys.exit(2)
-    except click.UsageError as e:
-        _fail(usage_message(e))
-    except click.exceptions.Abort:
-        _fail("aborted", 130)
-    except KeyboardInterrupt:
-        _fail("interrupted; finished work was kept", 130)
-    except (GradtraceError, ValueError) as e:
-        _fail(" ".join(str(e).split()))
-    except click.ClickException as e:
-        _fail(e.format_message(), e.exit_code or 1)
-    except OSError as e:
-        _fail(f"{e.filename or 'file'}: {e.strerror or e}", 2)
-    sys.exit(0)
+    cli.main(args=argv, prog_name="gradtrace")
 
 
 def usage_message(error: click.UsageError) -> str:
     """One line for a Click usage error, naming the option and the value where Click knows them."""
-    if isinstance(error, click.BadParameter) and error.param is not None:
-        names = getattr(error.param, "opts", None) or [error.param.name or "value"]
-        return f"{max(names, key=len)}: {error.message}"
-    return " ".join(error.format_message().split())
+    return usage_line(error)
 
 
 if __name__ == "__main__":

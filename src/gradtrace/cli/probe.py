@@ -12,6 +12,7 @@ from rich.text import Text
 
 from gradtrace.bounds import LIBRARY
 from gradtrace.cli.choices import show_choices
+from gradtrace.cli.types import max_memory_option, path
 from gradtrace.display import readable_layer
 from gradtrace.errors import InvalidValue
 
@@ -310,7 +311,7 @@ def render_compare(results) -> Group:
 @click.option(
     "--batch-size", type=click.IntRange(1, LIBRARY.batch_size), default=32, show_default=True
 )
-@click.option("--seed", type=click.IntRange(0), default=0, show_default=True)
+@click.option("--seed", type=click.IntRange(0, 2**63 - 1), default=0, show_default=True)
 @click.option(
     "--dtype", type=click.Choice(["float32", "float64"]), default="float64", show_default=True
 )
@@ -328,11 +329,12 @@ def render_compare(results) -> Group:
 @click.option(
     "--plot",
     "plot_path",
-    type=click.Path(dir_okay=False),
+    type=path(dir_okay=False),
     default=None,
     help="Write r_k against lag to this figure (.png at 200 dpi, .svg or .pdf).",
 )
-def probe(specs, compare_mode, threads, as_json, plot_path, **options) -> None:
+@max_memory_option
+def probe(specs, compare_mode, threads, as_json, plot_path, max_memory, **options) -> None:
     """Diagnose gradient flow of a freshly initialised model on one batch.
 
     SPEC is a compact model description over the flags: items separated by ':' or ',', each a
@@ -343,7 +345,9 @@ def probe(specs, compare_mode, threads, as_json, plot_path, **options) -> None:
     from gradtrace.diagnosis.probing import compare
 
     if compare_mode and not specs:
-        raise click.UsageError("--compare needs at least one SPEC, e.g. --compare rnn lstm")
+        raise InvalidValue(
+            "--compare", "no SPEC", "give one or more SPECs, e.g. --compare rnn lstm"
+        )
     probe_specs = _probe_specs(options, specs)
     import torch
 
@@ -353,7 +357,7 @@ def probe(specs, compare_mode, threads, as_json, plot_path, **options) -> None:
     previous = torch.get_num_threads()
     torch.set_num_threads(threads)  # small recurrent models run fastest on one thread
     try:
-        results = compare(probe_specs)
+        results = compare(probe_specs, max_memory=max_memory)
     finally:
         torch.set_num_threads(previous)
     comparing = compare_mode or len(results) > 1

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import click
 
+from gradtrace.cli.types import path
 from gradtrace.errors import InvalidValue
 
 LOCAL_HOSTS = ("127.0.0.1", "localhost", "::1")
@@ -16,7 +17,8 @@ LOCAL_HOSTS = ("127.0.0.1", "localhost", "::1")
     "--host",
     default="127.0.0.1",
     show_default=True,
-    help="Address to listen on; anything but localhost exposes the lab to the network.",
+    help="Address to listen on; anything but localhost exposes the lab to the network. "
+    "Requests must name this host (or localhost) in their Host header; 0.0.0.0 accepts any.",
 )
 @click.option("--port", default=8000, show_default=True, type=int, help="TCP port (1-65535).")
 @click.option(
@@ -24,7 +26,7 @@ LOCAL_HOSTS = ("127.0.0.1", "localhost", "::1")
     "data",
     default=".",
     show_default=True,
-    type=click.Path(file_okay=False, path_type=Path),
+    type=path(file_okay=False, path_type=Path),
     help="Folder whose studies, audits, probes and monitor logs the Results page shows.",
 )
 def serve(host: str, port: int, data: Path) -> None:
@@ -37,6 +39,7 @@ def serve(host: str, port: int, data: Path) -> None:
         import uvicorn
 
         from gradtrace.web.app import create_app
+        from gradtrace.web.hosts import allowed_hosts
     except ModuleNotFoundError as e:
         raise click.ClickException(
             f"gradtrace serve needs the web extra ({e.name} is missing): "
@@ -46,7 +49,7 @@ def serve(host: str, port: int, data: Path) -> None:
         click.echo(
             f"warning: listening on {host}: anyone who can reach it can run probes", err=True
         )
-    app = create_app(data)
+    app = create_app(data, hosts=allowed_hosts(host))
     click.echo(f"gradtrace lab on http://{_url_host(host)}:{port} (data: {data.resolve()})")
     uvicorn.run(app, host=host, port=port, log_level="warning")
 

@@ -10,6 +10,7 @@ from typing import Any
 
 import click
 
+from gradtrace.cli.types import path
 from gradtrace.errors import InvalidValue
 from gradtrace.simulate.paths import check_figure_path, check_folder
 
@@ -316,7 +317,7 @@ def matrix(as_json: bool, plot: str | None, **options: Any) -> None:
 @click.option(
     "--out",
     "out_dir",
-    type=str,
+    type=path(),
     default="runs/tour",
     show_default=True,
     help="Folder for the four figures.",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -10,6 +11,7 @@ import click
 from rich.console import Console
 
 from gradtrace.cli.choices import show_choices
+from gradtrace.cli.types import max_memory_option, path
 from gradtrace.errors import InvalidValue
 
 if TYPE_CHECKING:
@@ -17,16 +19,32 @@ if TYPE_CHECKING:
     from gradtrace.study.spec import StudySpec
 
 
+MAX_VARIANTS_SHOWN = 40
+ADDRESS = re.compile(
+    r"auto|(ray://)?[A-Za-z0-9_.\-]+:[0-9]{1,5}|(ray://)?\[[0-9A-Fa-f:]+\]:[0-9]{1,5}"
+)
+
+
 @click.command("study")
 @click.option("--preset", default=None, help="quick | standard | full  [quick]")
-@click.option("--config", "config_path", default=None, help="a study TOML file")
-@click.option("--out", default=None, help="output folder  [runs/<preset or file name>]")
-@click.option("--workers", type=int, default=None, help="parallel runs  [one per core]")
+@click.option(
+    "--config", "config_path", type=path(dir_okay=False), default=None, help="a study TOML file"
+)
+@click.option(
+    "--out",
+    type=path(file_okay=False),
+    default=None,
+    help="output folder  [runs/<preset or file name>]",
+)
+@click.option(
+    "--workers", type=click.IntRange(1, 1024), default=None, help="parallel runs  [one per core]"
+)
 @click.option("--executor", default="local", show_default=True, help="local | ray")
 @click.option("--address", default=None, help="Ray cluster address (with --executor ray)")
 @click.option("--retry-failed", is_flag=True, help="run failed runs again too")
 @click.option("--dry-run", is_flag=True, help="validate and show the plan; run nothing")
 @click.option("--show-config", is_flag=True, help="print the study as TOML and exit")
+@max_memory_option
 def study(
     preset: str | None,
     config_path: str | None,
@@ -37,6 +55,7 @@ def study(
     retry_failed: bool,
     dry_run: bool,
     show_config: bool,
+    max_memory: int | None,
 ) -> None:
     """Run a study: variants x tasks x lengths x seeds; rerun the same command to resume."""
     from gradtrace.study.expand import expand
@@ -44,18 +63,27 @@ def study(
     from gradtrace.study.presets import preset as get_preset
     from gradtrace.study.toml_out import dumps_toml
 
+    if address is not None and not ADDRESS.fullmatch(address):
+        raise InvalidValue(
+            "--address", address, "auto, HOST:PORT or ray://HOST:PORT of a Ray cluster"
+        )
     if preset is not None and config_path is not None:
         raise InvalidValue("--config", config_path, "give either --preset or --config, not both")
     if config_path is not None:
         spec, default_out, source = load_spec(config_path), Path(config_path).stem, config_path
     else:
-        name = preset or "quick"
+        name = "quick" if preset is None else preset
         spec, default_out, source = get_preset(name), name, f"preset {name}"
     if show_config:
         click.echo(dumps_toml(spec), nl=False)
         return
     out_dir = Path(out) if out else Path("runs") / default_out
     runs = expand(spec)
+    from gradtrace.resources import check_memory, study_estimate
+    from gradtrace.study.environment import default_workers
+
+    slots = 1 if executor == "ray" else workers or default_workers()
+    check_memory(study_estimate([r.config for r in runs], slots), max_memory)
     if dry_run:
         from gradtrace.study.runspec import validate_runs
 
@@ -122,7 +150,14 @@ def _show_tables(out_dir: Path) -> None:
     from gradtrace.study.table_io import render_tables, write_tables
     from gradtrace.study.tables import study_tables
 
-    built = study_tables(out_dir)
+    try:
+        built = study_tables(out_dir)
+    except KeyError as e:  # a store whose run configs lack what gradtrace study writes
+        raise InvalidValue(
+            str(out_dir / STORE_NAME),
+            f"a run config without {e}",
+            "runs written by gradtrace study (config with model, task and train settings)",
+        ) from None
     console = Console()
     if not console.is_terminal:  # files and pipes: wide enough that rows stay on one line
         console = Console(width=200)
@@ -144,11 +179,17 @@ def _print_plan(spec: StudySpec, runs: list[RunConfig], out_dir: Path, workers: 
             counts = store.counts([r.key for r in runs])
         done = sum(counts.get(s, 0) for s in FINISHED)
     variants = list(dict.fromkeys(r.variant for r in runs))
-    tasks = {r.task: sorted({x.seq_len for x in runs if x.task == r.task}) for r in runs}
+    lengths_of: dict[str, set[int]] = {}
+    for r in runs:  # one pass: a 100,000-run plan prints at once
+        lengths_of.setdefault(r.task, set()).add(r.seq_len)
+    tasks = {task: sorted(lengths) for task, lengths in lengths_of.items()}
     slots = workers or default_workers()
     bound = sum(r.config["train"]["max_seconds"] for r in runs) / slots
     click.echo(f"study {spec.name}: {len(runs)} runs ({done} already finished in {out_dir})")
-    click.echo(f"  variants ({len(variants)}): " + ", ".join(variants))
+    shown = ", ".join(variants[:MAX_VARIANTS_SHOWN])
+    if len(variants) > MAX_VARIANTS_SHOWN:
+        shown += f", ... and {len(variants) - MAX_VARIANTS_SHOWN} more"
+    click.echo(f"  variants ({len(variants)}): " + shown)
     for task, lengths in tasks.items():
         click.echo(f"  task {task}: T = " + ", ".join(map(str, lengths)))
     click.echo(f"  seeds: {', '.join(map(str, spec.seeds))}")

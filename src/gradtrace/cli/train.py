@@ -9,6 +9,7 @@ from typing import Any
 import click
 
 from gradtrace.cli.choices import show_choices
+from gradtrace.cli.types import max_memory_option, path
 from gradtrace.errors import InvalidValue
 
 # spec field -> the option that sets it, so that errors name what the user typed
@@ -80,12 +81,15 @@ _OPTION_OF: dict[str, str] = {
 @click.option("--threads", type=int, default=None, help="torch threads (default: torch's own)")
 @click.option("--device", default="auto", show_default=True, help="auto | cpu | cuda")
 @click.option("--json", "as_json", is_flag=True, help="print the record as JSON")
-@click.option("--out", type=click.Path(dir_okay=False), default=None, help="save record JSON")
-def train(**options: Any) -> None:
+@click.option("--out", type=path(dir_okay=False), default=None, help="save record JSON")
+@max_memory_option
+def train(max_memory: int | None, **options: Any) -> None:
     """Train one model on one long-range task and print the run record."""
+    from gradtrace.resources import check_memory, train_estimate
     from gradtrace.training import train as run_training
 
     model, task, spec = _specs(options)
+    check_memory(train_estimate(model, _length(task), spec), max_memory)
     with _Progress(enabled=not options["as_json"], max_steps=spec.max_steps) as progress:
         record = run_training(model, task, spec, on_step=progress.update, keep_on_interrupt=True)
     data = record.to_dict()
@@ -130,6 +134,14 @@ def _specs(options: dict[str, Any]):
     except InvalidValue as e:
         raise InvalidValue(_OPTION_OF.get(e.name, e.name), e.value, e.allowed) from None
     return model, task, spec
+
+
+def _length(task: Any) -> int:
+    """The number of steps the model reads in the task (its default when unset)."""
+    from gradtrace.tasks import make_task
+
+    made = make_task(task)
+    return int(getattr(made, "seq_len", None) or task.seq_len or 1)
 
 
 class _Progress:

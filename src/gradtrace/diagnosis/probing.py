@@ -23,7 +23,7 @@ from typing import Any, Literal
 
 import numpy as np
 import torch
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import ConfigDict, Field, ValidationError
 
 from gradtrace import display
 from gradtrace.bounds import LIBRARY, Bounds
@@ -33,12 +33,14 @@ from gradtrace.diagnosis.dynamics import lag_grid
 from gradtrace.errors import InvalidValue, check, from_pydantic
 from gradtrace.flow import DEFAULT_EPS, remaining_after
 from gradtrace.models import ModelSpec, build_model
+from gradtrace.resources import Estimate, check_memory, probe_estimate
+from gradtrace.strict import StrictModel
 
 DTYPES = {"float32": torch.float32, "float64": torch.float64}
 FLOAT32_SAFE = 1e-25  # traced norms this far inside float32's range keep full precision
 
 
-class ProbeSpec(BaseModel):
+class ProbeSpec(StrictModel):
     """What to probe: a model spec, the sequence length, batch, seed, dtype and optional task."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
@@ -46,7 +48,7 @@ class ProbeSpec(BaseModel):
     model: ModelSpec = Field(default_factory=ModelSpec)
     seq_len: int = Field(100, ge=2, le=LIBRARY.seq_len)
     batch_size: int = Field(32, ge=1, le=LIBRARY.batch_size)
-    seed: int = Field(0, ge=0)
+    seed: int = Field(0, ge=0, lt=2**63)
     dtype: Literal["float32", "float64", "auto"] = "float64"
     task: str | None = None
     eps: float = Field(DEFAULT_EPS, gt=0.0, lt=1.0)
@@ -79,6 +81,10 @@ class ProbeSpec(BaseModel):
             ("batch_size", self.batch_size, bounds.batch_size),
         ):
             check(value <= top, field, value, f"at most {top}")
+
+    def estimate(self) -> Estimate:
+        """Memory and time this probe will need (gradtrace.resources)."""
+        return probe_estimate(self)
 
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON-able fields."""
@@ -207,11 +213,16 @@ def _batch(spec: ProbeSpec, generator: torch.Generator):
     return model_spec, x, task.loss, y
 
 
-def probe(spec: ProbeSpec | dict[str, Any]) -> ProbeResult:
-    """Build the spec's model from its seed, draw one batch, diagnose it (global RNG untouched)."""
+def probe(spec: ProbeSpec | dict[str, Any], *, max_memory: int | None = None) -> ProbeResult:
+    """Build the spec's model from its seed, draw one batch, diagnose it (global RNG untouched).
+
+    A probe whose estimated memory exceeds ``max_memory`` bytes (default: what the machine has
+    available) is refused before anything is allocated.
+    """
     if not isinstance(spec, ProbeSpec):
         check(isinstance(spec, dict), "spec", type(spec).__name__, "a ProbeSpec or a dict")
         spec = ProbeSpec.from_dict(spec)
+    check_memory(spec.estimate(), max_memory)
     started = time.perf_counter()
     dtype = "float32" if spec.dtype == "auto" else spec.dtype
     diagnosis = _diagnose(spec, dtype)
@@ -266,11 +277,15 @@ def float32_exact(diagnosis: Diagnosis) -> bool:
     return True
 
 
-def compare(specs: list[ProbeSpec | dict[str, Any]]) -> list[ProbeResult]:
-    """Probe several specs (validated all first, so a bad one costs no work)."""
+def compare(
+    specs: list[ProbeSpec | dict[str, Any]], *, max_memory: int | None = None
+) -> list[ProbeResult]:
+    """Probe several specs (validated and sized all first, so a bad one costs no work)."""
     check(len(specs) >= 1, "specs", len(specs), "at least one spec")
     valid = [s if isinstance(s, ProbeSpec) else ProbeSpec.from_dict(s) for s in specs]
-    return [probe(s) for s in valid]
+    for s in valid:
+        check_memory(s.estimate(), max_memory)
+    return [probe(s, max_memory=max_memory) for s in valid]
 
 
 def _first_layer(diagnosis: Diagnosis):

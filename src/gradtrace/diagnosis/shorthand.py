@@ -69,6 +69,7 @@ def parse_spec(
     if not items:
         raise InvalidValue(name, text, "a SPEC like rnn:tanh:orthogonal or lstm,fb=1")
     fields: dict[str, Any] = {}
+    given: dict[str, str] = {}  # field -> the item that set it
     label = None
     for item in items:
         if "=" in item:
@@ -81,10 +82,14 @@ def parse_spec(
                 raise InvalidValue(
                     f"{name} {text!r}", item, "keys are " + ", ".join(sorted(KEYS)) + ", label"
                 )
-            field = KEYS[key]
-            fields[field] = _value(field, raw.strip(), f"{name} {text!r}")
+            found = {KEYS[key]: _value(KEYS[key], raw.strip(), f"{name} {text!r}")}
         else:
-            fields.update(_word(item.lower(), f"{name} {text!r}"))
+            found = _word(item.lower(), f"{name} {text!r}")
+        for field, value in found.items():
+            if field in fields and fields[field] != value:
+                allowed = f"{given[field]!r} already sets {field}; give each setting once"
+                raise InvalidValue(f"{name} {text!r}", item, allowed)
+            fields[field], given[field] = value, item
     merged = {**base.model_dump(), **fields}
     if "cell" in fields:
         if fields["cell"] != "rnn" and "activation" not in fields:

@@ -6,17 +6,18 @@ import hashlib
 import math
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator
+from pydantic import ConfigDict, Field, ValidationError, ValidationInfo, field_validator
 
 from gradtrace import display
 from gradtrace.bounds import LIBRARY
 from gradtrace.errors import InvalidValue, from_pydantic
 from gradtrace.init import GATED_ONLY, INITIALIZERS, RNN_ONLY, SCALE_MEANING
+from gradtrace.strict import StrictModel
 
 FUSED_RNN_ACTIVATIONS: tuple[str, ...] = ("tanh", "relu")  # what torch's nn.RNN offers
 
 
-class ModelSpec(BaseModel):
+class ModelSpec(StrictModel):
     """A recurrent network: cell, sizes, stacking, readout, initialisation and backend.
 
     Invalid values raise ValueError (gradtrace.errors.InvalidValue) with one line naming the

@@ -110,13 +110,17 @@ def write_sample_study(
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     rows = []
+    from gradtrace.models import ModelSpec
+    from gradtrace.training import TrainSpec
+
     with open_store(folder) as store:
         for variant in VARIANTS:
             for seq_len in seq_lens:
                 for seed in seeds:
                     config = {
+                        "model": ModelSpec(cell=variant[2], hidden_size=64).model_dump(),
                         "task": {"name": "adding", "seq_len": seq_len},
-                        "train": {"seed": seed},
+                        "train": TrainSpec(seed=seed, max_steps=400).model_dump(),
                     }
                     key = f"{variant[0]}-{seq_len}-{seed}"
                     store.plan([RunConfig(key, variant[0], variant[1], config)])

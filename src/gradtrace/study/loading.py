@@ -12,8 +12,9 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 
 from gradtrace.errors import InvalidValue
+from gradtrace.resources import planned_runs
 from gradtrace.study.expand import expand
-from gradtrace.study.spec import FieldError, StudySpec
+from gradtrace.study.spec import MAX_RUNS, FieldError, StudySpec
 
 MAX_TOML_BYTES = 1_000_000
 
@@ -39,6 +40,15 @@ def spec_from_dict(data: dict[str, Any], *, source: str = "study") -> StudySpec:
         spec = StudySpec.model_validate(data)
     except ValidationError as e:
         raise spec_error(e, source) from e
+    except RecursionError:
+        raise SpecError(
+            source, "(top level)", "...", "nested a few hundred levels at most"
+        ) from None
+    planned = planned_runs(spec)  # counted from the axes: a huge grid is refused unexpanded
+    if planned > MAX_RUNS:
+        raise SpecError(
+            source, "(study size)", planned, f"a study may have at most {MAX_RUNS} runs"
+        )
     try:
         expand(spec)
     except FieldError as e:
@@ -60,6 +70,10 @@ def load_spec(path: str | Path) -> StudySpec:
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as e:
         line = " ".join(str(e).split())
         raise SpecError(source, "(syntax)", line, "the file must be valid TOML") from e
+    except RecursionError:
+        raise SpecError(
+            source, "(syntax)", "...", "TOML nested a few hundred levels at most"
+        ) from None
     return spec_from_dict(data, source=source)
 
 
@@ -77,7 +91,7 @@ def spec_error(error: ValidationError, source: str) -> SpecError:
         return SpecError(source, key_path(loc), inner.value, inner.allowed)
     key = key_path(loc)
     if kind == "missing":
-        return SpecError(source, key, None, "required", message="missing; this key is required")
+        return SpecError(source, key, "(missing)", "this key is required")
     if kind == "extra_forbidden":
         allowed = ", ".join(_allowed_keys(loc[:-1]))
         return SpecError(source, key, value, f"unknown key; allowed keys: {allowed}")

@@ -10,6 +10,8 @@ from gradtrace.errors import InvalidValue
 from gradtrace.study.executor import Executor, failed_outcome
 from gradtrace.study.worker import RunFn, run_one
 
+MAX_RETRIES = 3
+
 
 def _ray() -> Any:
     try:
@@ -58,7 +60,9 @@ class RayExecutor(Executor):
             self._owner = True
         if self._workers is None:
             self.slots = max(1, int(ray.cluster_resources().get("CPU", 1)))
-        self._remote = ray.remote(num_cpus=1, max_retries=0)(run_one)
+        # a run whose worker or node dies is submitted again (MAX_RETRIES times) on the nodes
+        # that are left; run_one catches the run's own errors, so those are never retried
+        self._remote = ray.remote(num_cpus=1, max_retries=MAX_RETRIES)(run_one)
         return self
 
     @property

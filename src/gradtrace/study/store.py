@@ -16,6 +16,15 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from gradtrace.formats.base import FormatError
+from gradtrace.formats.store import (
+    check_sqlite_file,
+    check_tables,
+    json_payload,
+    meta_value,
+    run_row,
+    sqlite_error,
+)
 from gradtrace.study.expand import RunConfig
 
 STORE_NAME = "results.sqlite"
@@ -78,13 +87,25 @@ class Store:
 
     def __init__(self, path: str | Path, *, readonly: bool = False) -> None:
         self.path = Path(path)
-        if readonly:  # reads only; a plain connection so WAL works without write access tricks
-            if not self.path.is_file():
-                raise FileNotFoundError(2, "no study store here", str(self.path))
-            self._db = sqlite3.connect(self.path, timeout=30.0, isolation_level=None)
-        else:
+        if readonly and not self.path.is_file():
+            raise FileNotFoundError(2, "no study store here", str(self.path))
+        if self.path.is_file() and (readonly or self.path.stat().st_size > 0):
+            check_sqlite_file(self.path)  # an empty file may become a new store, junk may not
+        if not readonly:
             self.path.parent.mkdir(parents=True, exist_ok=True)
+        try:
             self._db = sqlite3.connect(self.path, timeout=30.0, isolation_level=None)
+        except sqlite3.Error as e:
+            raise sqlite_error(self.path, e) from None
+        try:
+            self._open(readonly)
+        except (sqlite3.Error, FormatError) as e:
+            self._db.close()
+            raise e if isinstance(e, FormatError) else sqlite_error(self.path, e) from None
+
+    def _open(self, readonly: bool) -> None:
+        check_tables(self._db, self.path, new_ok=not readonly)
+        if not readonly:  # reads only: a plain connection so WAL works without write access
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=FULL")
             self._db.executescript(f"BEGIN IMMEDIATE; {_SCHEMA} COMMIT;")
@@ -141,9 +162,7 @@ class Store:
 
     def todo(self, keys: Iterable[str], *, retry_failed: bool = False) -> list[str]:
         """Those of ``keys`` that still need running (failed ones too with ``retry_failed``)."""
-        statuses = {
-            row["key"]: row["status"] for row in self._db.execute("SELECT key, status FROM runs")
-        }
+        statuses = {row["key"]: row["status"] for row in self._read("SELECT key, status FROM runs")}
         again = {*UNFINISHED, "failed"} if retry_failed else set(UNFINISHED)
         return [k for k in keys if statuses.get(k, "pending") in again]
 
@@ -189,7 +208,8 @@ class Store:
 
     def rows(self, keys: Iterable[str] | None = None) -> list[dict[str, Any]]:
         """Run rows as dicts (config and record parsed), in insertion order or ``keys`` order."""
-        found = [_row(r) for r in self._db.execute("SELECT * FROM runs ORDER BY rowid")]
+        rows = self._read("SELECT * FROM runs ORDER BY rowid")
+        found = [run_row(dict(r), file=self.path) for r in rows]
         if keys is None:
             return found
         by_key = {r["key"]: r for r in found}
@@ -199,7 +219,7 @@ class Store:
         """Number of runs by status (over ``keys`` when given)."""
         wanted = None if keys is None else set(keys)
         out: dict[str, int] = {}
-        for row in self._db.execute("SELECT key, status FROM runs"):
+        for row in self._read("SELECT key, status FROM runs"):
             if wanted is None or row["key"] in wanted:
                 out[row["status"]] = out.get(row["status"], 0) + 1
         return out
@@ -216,8 +236,8 @@ class Store:
 
     def get_meta(self, name: str, default: Any = None) -> Any:
         """The value stored under ``name`` (``default`` when absent)."""
-        row = self._db.execute("SELECT value FROM meta WHERE name = ?", (name,)).fetchone()
-        return default if row is None else json.loads(row[0])
+        rows = self._read("SELECT value FROM meta WHERE name = ?", (name,))
+        return default if not rows else meta_value(name, rows[0][0], file=self.path)
 
     def put_json(self, kind: str, key: str, payload: Any) -> None:
         """Store (or replace) a JSON-able payload under (kind, key), e.g. ("audit", claim id)."""
@@ -232,10 +252,18 @@ class Store:
 
     def get_json(self, kind: str) -> dict[str, Any]:
         """All payloads of ``kind`` as {key: payload}, in the order they were first stored."""
-        rows = self._db.execute(
-            "SELECT key, payload FROM json_records WHERE kind = ? ORDER BY rowid", (kind,)
-        )
-        return {key: json.loads(payload) for key, payload in rows}
+        query = "SELECT key, payload FROM json_records WHERE kind = ? ORDER BY rowid"
+        return {
+            key: json_payload(kind, key, payload, file=self.path)
+            for key, payload in self._read(query, (kind,))
+        }
+
+    def _read(self, query: str, args: tuple[Any, ...] = ()) -> list[sqlite3.Row]:
+        """All rows of a query; an SQLite error (a damaged file) is one FormatError line."""
+        try:
+            return self._db.execute(query, args).fetchall()
+        except sqlite3.Error as e:
+            raise sqlite_error(self.path, e) from None
 
 
 def open_store(out_dir: str | Path, *, readonly: bool = False) -> Store:
@@ -247,10 +275,3 @@ def _number(value: Any) -> float | int | None:
     if isinstance(value, bool) or not isinstance(value, int | float):
         return None
     return value
-
-
-def _row(row: sqlite3.Row) -> dict[str, Any]:
-    out = dict(row)
-    out["config"] = json.loads(out["config"])
-    out["record"] = json.loads(out["record"]) if out["record"] else None
-    return out

@@ -4,14 +4,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator
+from pydantic import ConfigDict, Field, ValidationError, ValidationInfo, field_validator
 
 from gradtrace import display
 from gradtrace.errors import from_pydantic
+from gradtrace.strict import StrictModel
 from gradtrace.tasks.registry import TASKS
 
 
-class TaskSpec(BaseModel):
+class TaskSpec(StrictModel):
     """Which task, how long, and its options (unset fields take the task's defaults).
 
     seq_len is the number of steps the model reads (copy: delay T + 2 * recall; digits: 64).

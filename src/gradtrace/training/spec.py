@@ -4,18 +4,19 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import ConfigDict, Field, ValidationError
 
 from gradtrace import display
 from gradtrace.bounds import LIBRARY
 from gradtrace.errors import from_pydantic
+from gradtrace.strict import StrictModel
 
 Optimizer = Literal["adam", "rmsprop", "sgd"]
 Clip = Literal["none", "norm", "value"]
 Device = Literal["auto", "cpu", "cuda"]
 
 
-class TrainSpec(BaseModel):
+class TrainSpec(StrictModel):
     """Optimizer, clipping, truncated BPTT, budgets, evaluation and reproducibility settings.
 
     - clip "norm" rescales the whole gradient to global L2 norm <= clip_value

@@ -5,12 +5,14 @@ from __future__ import annotations
 import importlib.util
 import inspect
 import threading
+from collections.abc import Iterable
 from pathlib import Path
 
 from fastapi import FastAPI
 
 from gradtrace.web.assets import assets_router
 from gradtrace.web.errors import install_error_handlers
+from gradtrace.web.hosts import LOOPBACK, install_host_check
 from gradtrace.web.jobs import JobBoard
 from gradtrace.web.routes_live import live_router
 from gradtrace.web.routes_probe import probe_router
@@ -21,7 +23,11 @@ MAX_BODY_BYTES = 64 * 1024  # every request body the lab accepts is a few hundre
 
 
 def create_app(
-    data_dir: str | Path = ".", *, probe_wait_s: float = 10.0, docs_offline: bool = True
+    data_dir: str | Path = ".",
+    *,
+    probe_wait_s: float = 10.0,
+    docs_offline: bool = True,
+    hosts: Iterable[str] | None = LOOPBACK,
 ) -> FastAPI:
     """Build the lab.
 
@@ -32,6 +38,8 @@ def create_app(
         docs_offline: serve Swagger UI's files locally at /docs when the fastapi-offline
             package is installed (otherwise /docs loads them from a CDN; /openapi.json always
             works offline).
+        hosts: the Host header names the lab answers (DNS-rebinding protection); loopback
+            names by default, None for any.
     """
     from gradtrace import __version__
 
@@ -47,6 +55,7 @@ def create_app(
         **options,
     )
     install_error_handlers(app)
+    install_host_check(app, hosts)
     app.include_router(simulate_router(), prefix="/api/simulate", tags=["simulate"])
     app.state.probe_lock = threading.Lock()  # one probe at a time; tests hold it to see 429
     app.state.data_dir = Path(data_dir).resolve()

@@ -43,6 +43,9 @@ def one_line(errors: list[dict[str, Any]]) -> str:
     ctx = first.get("ctx") or {}
     if isinstance(ctx.get("error"), InvalidValue):  # raised by a validator: already one line
         return str(ctx["error"])
+    if kind == "json_invalid":  # loc is ("body", character offset)
+        where = f"character {loc[-1]}" if loc and loc[-1].isdigit() else "the body"
+        return str(InvalidValue("body", where, f"valid JSON ({ctx.get('error', 'malformed')})"))
     make = _ALLOWED.get(kind)
     allowed = make(ctx) if make else str(first.get("msg", "invalid value"))
     allowed = allowed.removeprefix("Value error, ")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 from pathlib import Path
 from typing import Any
 
@@ -31,9 +32,9 @@ def _document(found: Found):
     """The Document of a result; a file that cannot be read is one line, not a traceback."""
     try:
         return load_document(found.path)
-    except Exception as e:  # a broken or half-written file in the data folder
+    except (ValueError, OSError, sqlite3.Error, RecursionError) as e:  # a broken file
         detail = " ".join(str(e).split()) or type(e).__name__
-        raise HTTPException(500, f"could not read {found.title}: {detail}") from e
+        raise HTTPException(422, f"could not read {found.title}: {detail}") from e
 
 
 def results_router(data_dir: Path) -> APIRouter:

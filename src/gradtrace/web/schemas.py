@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import ConfigDict, Field, field_validator, model_validator
 
 from gradtrace.bounds import WEB
 from gradtrace.errors import InvalidValue
+from gradtrace.strict import StrictModel
 
 _STRICT = ConfigDict(frozen=True, extra="forbid")
 
@@ -21,7 +22,7 @@ MAX_SIM_LAYERS = 1000  # gradtrace.simulate.layers.MAX_LAYERS
 MAX_PROBE_WORK = 2e10
 
 
-class ProbeRequest(BaseModel):
+class ProbeRequest(StrictModel):
     """One probe: a model built from these settings, one forward/backward on random inputs."""
 
     model_config = _STRICT
@@ -77,7 +78,7 @@ class ProbeRequest(BaseModel):
 SimActivation = Literal["linear", "tanh", "sigmoid", "relu", "leaky_relu"]
 
 
-class DecayRequest(BaseModel):
+class DecayRequest(StrictModel):
     """The decay simulator: the gradient is multiplied by factor * sup|phi'| once per step."""
 
     model_config = _STRICT
@@ -87,7 +88,7 @@ class DecayRequest(BaseModel):
     activation: SimActivation = "linear"
 
 
-class LayersRequest(BaseModel):
+class LayersRequest(StrictModel):
     """The layer simulator: the gradient is multiplied by w * sup|phi'| once per layer."""
 
     model_config = _STRICT

@@ -64,3 +64,13 @@ def crashing_run(config: dict[str, Any]) -> dict[str, Any]:
     if seq_len == 30:
         os._exit(3)
     return quick_run(config)
+
+
+def uneven_run(config: dict[str, Any]) -> dict[str, Any]:
+    """Like slow_run, but seed 0 returns at once and other seeds sleep SLEEP_ENV seconds."""
+    key = config_key(config)
+    _write(f"start {key}")
+    if config["train"]["seed"] != 0:
+        time.sleep(float(os.environ.get(SLEEP_ENV, "2.0")))
+    _write(f"end {key}")
+    return fake_record(config)

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-import json
+import sqlite3
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from gradtrace.errors import InvalidValue
+from gradtrace.formats import read_json, read_monitor_log, validate_probe, validate_run
 from gradtrace.report.document import Document
 from gradtrace.report.sources.monitor import is_monitor_log, monitor_document
 from gradtrace.report.sources.probe import is_probe, probe_document
@@ -21,7 +22,6 @@ from gradtrace.report.sources.simulate import (
 from gradtrace.report.sources.study import STORE_NAME, study_document
 from gradtrace.report.sources.tables import is_table, table_document
 
-MAX_JSON_BYTES = 50_000_000
 KINDS = ("study", "audit", "probe", "run", "monitor")
 REPORT_ONLY = ("simulate", "audit", "table")  # JSON files that discover() leaves out
 
@@ -68,9 +68,7 @@ def run_document(path: Path, record: dict[str, Any]) -> Document:
 
 
 def _read_json(path: Path) -> Any:
-    if path.stat().st_size > MAX_JSON_BYTES:
-        raise InvalidValue("PATH", str(path), f"JSON files up to {MAX_JSON_BYTES // 10**6} MB")
-    return json.loads(path.read_text("utf-8"))
+    return read_json(path)
 
 
 def kind_of(path: Path) -> str | None:
@@ -108,11 +106,23 @@ def load_document(path: str | Path) -> Document:
         return study_document(path if path.is_dir() else path.parent)
     if kind == "monitor":
         return monitor_document(path)
+    if kind is None and path.suffix == ".json":
+        read_json(path)  # a broken JSON file says where it breaks
+        raise InvalidValue(
+            "PATH",
+            str(path),
+            "a JSON file the CLI writes (probe, run, simulate, audit or a study table); "
+            "this JSON is none of them",
+        )
+    if kind is None and path.suffix == ".jsonl":
+        read_monitor_log(path)  # a broken log says which line
     if kind in ("probe", "run", "simulate", "audit", "table"):
-        data = _read_json(path)
+        data = read_json(path)
+        if kind == "run":
+            return run_document(path, validate_run(data, file=path))
+        if kind == "probe":
+            return probe_document(path, validate_probe(data, file=path))
         documents: dict[str, Callable[[Path, Any], Document]] = {
-            "run": run_document,
-            "probe": probe_document,
             "simulate": simulation_document,
             "audit": audit_document,
             "table": table_document,
@@ -164,6 +174,6 @@ def _study_kind(folder: Path) -> str:
 
     try:
         runs, audits = store_counts(folder / STORE_NAME)
-    except Exception:  # a store being written or broken still lists as a study
+    except (OSError, ValueError, sqlite3.Error):  # a store being written or broken still lists
         return "study"
     return "audit" if audits and not runs else "study"

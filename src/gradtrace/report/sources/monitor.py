@@ -12,6 +12,7 @@ from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
+from gradtrace.formats.monitor import read_monitor_log
 from gradtrace.monitor.runs import select_run, split_runs
 from gradtrace.report.charts import loss_chart, profile_chart, timeline_chart
 from gradtrace.report.document import Document, Fact, Section, Table, tone_of
@@ -22,20 +23,9 @@ MAX_PROFILES_DRAWN = 8  # g-against-lag lines drawn for a monitor (first, last a
 
 
 def read_jsonl(path: Path) -> list[dict[str, Any]]:
-    """The records of a JSONL file; blank and broken lines (a run cut short) are skipped."""
-    records = []
-    with path.open(encoding="utf-8") as f:
-        for line in f:
-            line = line.strip()
-            if not line:
-                continue
-            try:
-                value = json.loads(line)
-            except json.JSONDecodeError:
-                continue
-            if isinstance(value, dict):
-                records.append(value)
-    return records
+    """The checked records of a monitor log (gradtrace.formats.monitor); a cut-off last line of a
+    live run is skipped, any other broken line is an error naming it."""
+    return read_monitor_log(path)
 
 
 def is_monitor_log(path: Path) -> bool:
@@ -43,7 +33,7 @@ def is_monitor_log(path: Path) -> bool:
     try:
         with path.open(encoding="utf-8") as f:
             head = json.loads(f.readline() or "{}")
-    except (OSError, ValueError):
+    except (OSError, ValueError, RecursionError):
         return False
     return isinstance(head, dict) and "step" in head and "kind" in head
 

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from gradtrace.display import readable_layer
 from gradtrace.flow import DEFAULT_EPS, decay_factor, horizon, relative_profile, verdict
+from gradtrace.formats import read_json, validate_probe
 from gradtrace.report.charts import profile_chart, spectrum_chart
 from gradtrace.report.document import Document, Fact, Section, Table, tone_of
 from gradtrace.report.records import Curve, as_list, first, number, profile_curves
@@ -243,7 +243,7 @@ def is_probe(data: Any) -> bool:
 
 def probe_document(path: Path, data: Any | None = None) -> Document:
     """The report of a probe JSON file (one probe or a list from a comparison)."""
-    data = json.loads(path.read_text("utf-8")) if data is None else data
+    data = validate_probe(read_json(path), file=path) if data is None else data
     results = data if isinstance(data, list) else data.get("results", [data])
     doc = Document(title=path.name, source=str(path), kind="probe")
     all_parts = [probe_parts(r) for r in results]

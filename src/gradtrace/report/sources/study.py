@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import sqlite3
 from collections import Counter, defaultdict
 from collections.abc import Iterator
@@ -10,6 +9,7 @@ from contextlib import closing, contextmanager
 from pathlib import Path
 from typing import Any
 
+from gradtrace.formats.store import check_sqlite_file, check_tables, read_store, sqlite_error
 from gradtrace.report.charts import loss_chart, profile_chart, timeline_chart
 from gradtrace.report.document import Document, Fact, Section, Table, Tone
 from gradtrace.report.records import Curve, as_list, number, profile_curves
@@ -32,48 +32,25 @@ def read_only(path: Path) -> Iterator[sqlite3.Connection]:
         yield db
 
 
-def _tables(db: sqlite3.Connection) -> set[str]:
-    return {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
-
-
 def load_store(path: Path) -> dict[str, Any]:
-    """Runs, meta values and JSON payloads (by kind) of a results.sqlite, read-only."""
-    out: dict[str, Any] = {"runs": [], "meta": {}, "json": defaultdict(dict)}
-    with read_only(path) as db:
-        names = _tables(db)
-        if "runs" in names:
-            for row in db.execute("SELECT * FROM runs ORDER BY rowid"):
-                run = dict(row)
-                for key in ("config", "record"):
-                    run[key] = _loads(run.get(key))
-                out["runs"].append(run)
-        if "meta" in names:
-            out["meta"] = {r["name"]: _loads(r["value"]) for r in db.execute("SELECT * FROM meta")}
-        if "json_records" in names:
-            for r in db.execute("SELECT kind, key, payload FROM json_records ORDER BY rowid"):
-                out["json"][r["kind"]][r["key"]] = _loads(r["payload"])
-    return out
+    """Runs, meta values and JSON payloads (by kind) of a results.sqlite, read-only and checked."""
+    return read_store(path)
 
 
 def store_counts(path: Path) -> tuple[int, int]:
     """(runs, audit payloads) in a results.sqlite, counted without reading them."""
-    with read_only(path) as db:
-        names = _tables(db)
-        runs = db.execute("SELECT COUNT(*) FROM runs").fetchone()[0] if "runs" in names else 0
-        audits = 0
-        if "json_records" in names:
-            query = "SELECT COUNT(*) FROM json_records WHERE kind = 'audit'"
-            audits = db.execute(query).fetchone()[0]
-    return int(runs), int(audits)
-
-
-def _loads(text: Any) -> Any:
-    if not isinstance(text, str):
-        return text
+    check_sqlite_file(path)
     try:
-        return json.loads(text)
-    except ValueError:
-        return text
+        with read_only(path) as db:
+            names = check_tables(db, path)
+            runs = db.execute("SELECT COUNT(*) FROM runs").fetchone()[0] if "runs" in names else 0
+            audits = 0
+            if "json_records" in names:
+                query = "SELECT COUNT(*) FROM json_records WHERE kind = 'audit'"
+                audits = db.execute(query).fetchone()[0]
+    except sqlite3.Error as e:
+        raise sqlite_error(path, e) from None
+    return int(runs), int(audits)
 
 
 def _label(run: dict[str, Any]) -> str:
