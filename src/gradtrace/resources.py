@@ -28,7 +28,7 @@ BASE_BYTES = 400 * 2**20  # python, torch and gradtrace imported
 COPIES = {"rnn": 5.0, "gru": 8.0, "lstm": 10.0}
 GATES = {"rnn": 1, "gru": 3, "lstm": 4}
 FLOP_SECONDS = 2e-9  # seconds per multiply-add of a recurrent step on one slow core
-DTYPE_BYTES = {"float32": 4, "float64": 8}
+DTYPE_BYTES = {"float32": 4, "float64": 8, "auto": 8}
 _UNITS = {"": 1, "b": 1, "k": 2**10, "m": 2**20, "g": 2**30, "t": 2**40}
 
 

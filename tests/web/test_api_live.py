@@ -15,7 +15,7 @@ from gradtrace.web.app import create_app
 @pytest.fixture
 def live(tmp_path):
     """A lab over an empty folder, and a helper that trains a tiny RNN with a monitor there."""
-    with TestClient(create_app(tmp_path)) as c:
+    with TestClient(create_app(tmp_path), base_url="http://localhost") as c:
         yield c, tmp_path
 
 

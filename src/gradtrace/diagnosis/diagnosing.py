@@ -171,6 +171,9 @@ def default_loss(output: Any, model: nn.Module) -> torch.Tensor:
     return out.sum() / batch
 
 
+MAX_EXAMPLES = 1024  # examples whose Jacobians are differentiated (each costs a full replay)
+
+
 class LastStates:
     """Keeps the final hidden state of the recurrent module called last in a forward pass.
 
@@ -274,6 +277,7 @@ def diagnose(
     examples: int = 1,
     products: bool = True,
     saturation_threshold: float = SATURATION_THRESHOLD,
+    max_memory: int | None = None,
 ) -> Diagnosis:
     """Measure how gradients flow through ``model`` on ``batch`` and say what to change.
 
@@ -296,10 +300,15 @@ def diagnose(
         examples: examples for Jacobians, Lyapunov exponents and product norms.
         products: whether to compute Jacobian-product norms.
         saturation_threshold: |phi'| below this share of its peak counts as saturated.
+        max_memory: refuse a batch whose estimated memory exceeds this many bytes (default:
+            what the machine has available), before anything is allocated.
     """
     from gradtrace.tracing import trace
 
     entries = _validate(model, loss_fn, forward, cells, eps, k, examples, saturation_threshold)
+    from gradtrace.resources import check_memory, diagnose_estimate
+
+    check_memory(diagnose_estimate(model, batch), max_memory, name="max_memory")
     run = _caller(model, batch, forward)
     signal = loss_fn is not None if signal is None else signal
     started = time.perf_counter()
@@ -412,7 +421,12 @@ def _validate(model, loss_fn, forward, cells, eps, k, examples, threshold) -> li
     check(forward is None or callable(forward), "forward", forward, "a callable or None")
     check(isinstance(eps, int | float) and 0 < eps < 1, "eps", eps, "a number in (0, 1)")
     check(k is None or (isinstance(k, int) and k >= 1), "k", k, "an integer >= 1 or None")
-    check(isinstance(examples, int) and examples >= 1, "examples", examples, "an integer >= 1")
+    ok = (
+        isinstance(examples, int)
+        and not isinstance(examples, bool)
+        and 1 <= examples <= MAX_EXAMPLES
+    )
+    check(ok, "examples", examples, f"an integer in 1..{MAX_EXAMPLES}")
     check(0 < threshold < 1, "saturation_threshold", threshold, "a number in (0, 1)")
     return entries
 

@@ -28,6 +28,7 @@ class StepLine(BaseModel):
     global_norm: Safe = None
     global_norm_clipped: Safe = None
     loss: Safe = None
+    lr: Safe | list[Safe] | dict[str, Safe] = None
     clipped: bool | None = None
     skipped: bool | None = None
     nonfinite: list[str] | None = None
@@ -58,7 +59,41 @@ class AlertLine(BaseModel):
     message: str | None = None
 
 
-LINES: dict[str, type[BaseModel]] = {"step": StepLine, "profile": ProfileLine, "alert": AlertLine}
+class RunLine(BaseModel):
+    """The marker that opens a run (or continues it in a recreated file)."""
+
+    model_config = READ
+
+    format_version: int | None = None
+    step: int = Field(ge=0)
+    kind: Literal["run"]
+    run: str
+    started: str | None = None
+    continued: bool | None = None
+    part: int | None = Field(default=None, ge=1)
+
+
+class GapLine(BaseModel):
+    """The marker of records lost with a deleted, moved or truncated file."""
+
+    model_config = READ
+
+    format_version: int | None = None
+    step: int = Field(ge=0)
+    kind: Literal["gap"]
+    run: str | None = None
+    missing_records: int | None = Field(default=None, ge=0)
+    missing_steps: list[int] | None = None
+    reason: str | None = None
+
+
+LINES: dict[str, type[BaseModel]] = {
+    "step": StepLine,
+    "profile": ProfileLine,
+    "alert": AlertLine,
+    "run": RunLine,
+    "gap": GapLine,
+}
 
 
 def validate_line(value: Any, *, file: str | Path, record: str) -> dict[str, Any]:
