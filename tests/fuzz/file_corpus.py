@@ -88,7 +88,8 @@ PROBE_WRONG = {
 
 
 def _monitor_mutations(lines: list[str]) -> dict[str, str]:
-    first = json.loads(lines[0])
+    records = [json.loads(line) for line in lines]
+    first = next(r for r in records if r.get("kind") == "step")  # the first step record
     body = "\n".join(lines) + "\n"
     return {
         "empty": "",
