@@ -210,6 +210,18 @@ def test_scan_equals_the_step_loop_at_t_1000(cell):
         torch.testing.assert_close(got, expected, rtol=1e-6, atol=1e-9)
 
 
+@pytest.mark.parametrize("cell", ["mingru", "minlstm"])
+def test_the_papers_log_space_form_gives_the_same_numbers(cell):
+    model = _model(cell, layers=1)
+    x = _x(steps=300)
+    linear, _ = model.layers[0](x)
+    model.layers[0].log_space = True
+    logs, _ = model.layers[0](x)
+    expected, _ = REFERENCES[cell](model.layers[0], x)
+    torch.testing.assert_close(logs, expected, rtol=1e-10, atol=1e-12)
+    torch.testing.assert_close(linear, expected, rtol=1e-10, atol=1e-12)
+
+
 def test_states_can_be_carried_across_chunks():
     for cell in FRONTIER_CELLS:
         model = _model(cell, layers=2, **_extra(cell))

@@ -85,12 +85,12 @@ class LRULayer(nn.Module):
 
     def recurrence_input(self, v: torch.Tensor) -> torch.Tensor:
         """gamma * (B v_t) for all t: (B, T, H) real -> (B, T, N) complex."""
-        weight = torch.complex(self.B_re, self.B_im) * torch.exp(self.gamma_log).unsqueeze(-1)
-        return v.to(weight.dtype) @ weight.T
+        gamma = torch.exp(self.gamma_log)  # v is real: two real matmuls, not a complex one
+        return torch.complex((v @ self.B_re.T) * gamma, (v @ self.B_im.T) * gamma)
 
     def readout(self, h: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
         """y_t = Re(C h_t) + D * v_t: (B, T, N) complex, (B, T, H) -> (B, T, H)."""
-        return (h @ torch.complex(self.C_re, self.C_im).T).real + self.D * v
+        return h.real @ self.C_re.T - h.imag @ self.C_im.T + self.D * v
 
     def forward(self, x: torch.Tensor, state=None) -> tuple[torch.Tensor, torch.Tensor]:
         """(B, T, I), h0 (B, N) complex or None -> outputs (B, T, H) and h_T (B, N) complex."""
