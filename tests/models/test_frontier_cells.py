@@ -259,3 +259,65 @@ def test_old_spec_keys_do_not_change():
     # frontier fields left unset stay out of the key (the key is the one before they existed)
     assert ModelSpec().key() == "70afc5bea8494aaa"
     assert ModelSpec(cell="lru").key() != ModelSpec(cell="lru", r_min=0.5).key()
+
+
+def _lru_real_step(layer, x_t, h):
+    """One LRU step in real coordinates [re, im] (the reference equations), for Jacobians."""
+    lam = torch.exp(-torch.exp(layer.nu_log) + 1j * torch.exp(layer.theta_log))
+    z = torch.complex(h[0::2], h[1::2])
+    out = lam * z + x_t
+    return torch.stack([out.real, out.imag], dim=-1).flatten()
+
+
+def test_lru_spectrum_and_exponents_are_exact_from_lambda():
+    from gradtrace.models.frontier import diagonal_dynamics, diagonal_spectra
+
+    model = _model("lru", layers=1, **_extra("lru"))
+    layer = model.layers[0]
+    jacobian = torch.func.jacrev(lambda h: _lru_real_step(layer, 0.3, h))(
+        torch.randn(10, dtype=torch.float64)
+    )  # (2N, 2N): dh_t/dh_(t-1) in real coordinates
+    dense = torch.linalg.eigvals(jacobian.detach())
+    (spectrum,) = diagonal_spectra(model)
+    assert spectrum.spectral_radius == pytest.approx(float(dense.abs().max()), rel=1e-12)
+    assert spectrum.max_singular == pytest.approx(
+        float(torch.linalg.matrix_norm(jacobian.detach(), ord=2)), rel=1e-12
+    )
+    (dynamics,) = diagonal_dynamics(model, _x())
+    expected = sorted(torch.log(dense.abs()).tolist(), reverse=True)
+    assert dynamics.exponents == pytest.approx(expected, rel=1e-12)
+    assert dynamics.state_size == 10 and dynamics.method == "analytic"
+
+
+def _decays(cell, layer, x):
+    """a_t (T, n) of example 0 from the papers' equations: the diagonal of dh_t/dh_(t-1)."""
+    if cell == "mingru":
+        w, b = layer.linear.weight, layer.linear.bias
+        k, _ = (x[0] @ w.T + b).chunk(2, dim=-1)
+        return 1 - torch.sigmoid(k)
+    if cell == "minlstm":
+        w, b = layer.linear.weight, layer.linear.bias
+        k_f, k_i, _ = (x[0] @ w.T + b).chunk(3, dim=-1)
+        f, i = torch.sigmoid(k_f), torch.sigmoid(k_i)
+        return f / (f + i)
+    u = x[0] @ layer.in_proj.weight.T + layer.in_proj.bias
+    v = torch.nn.functional.silu(u[:, : layer.hidden_size])
+    dt_in = (v @ layer.x_proj.weight.T)[:, : layer.rank]
+    delta = torch.nn.functional.softplus(dt_in @ layer.dt_proj.weight.T + layer.dt_proj.bias)
+    return torch.exp(delta[:, :, None] * -torch.exp(layer.A_log)).flatten(1)
+
+
+@pytest.mark.parametrize("cell", ["mingru", "minlstm", "selective_ssm"])
+def test_input_dependent_exponents_are_the_mean_log_decay_along_the_trajectory(cell):
+    from gradtrace.models.frontier import diagonal_dynamics
+
+    model = _model(cell, layers=1, **_extra(cell))
+    x = _x()
+    (dynamics,) = diagonal_dynamics(model, x)
+    with torch.no_grad():
+        a = _decays(cell, model.layers[0], x)  # (T, n)
+    expected = sorted(torch.log(a).mean(0).tolist(), reverse=True)
+    assert dynamics.exponents == pytest.approx(expected, rel=1e-10, abs=1e-12)
+    # ||J_T ... J_(T-k+1)||_2 of diagonal J_t: the largest product of |a| over the last k steps
+    for lag, norm in zip(dynamics.lags, dynamics.product_norms, strict=True):
+        assert norm == pytest.approx(float(a[-lag:].prod(0).max()), rel=1e-10)

@@ -12,6 +12,7 @@ from collections.abc import Callable
 
 from torch import nn
 
+from gradtrace.models.frontier.dynamics import diagonal_dynamics, diagonal_spectra
 from gradtrace.models.frontier.exprnn import ExpRNNCell, ExpRNNLayer
 from gradtrace.models.frontier.indrnn import DEFAULT_HORIZON, IndRNNCell, IndRNNLayer
 from gradtrace.models.frontier.lru import LRULayer
@@ -84,4 +85,6 @@ __all__ = [
     "MinGRULayer",
     "MinLSTMLayer",
     "SelectiveSSMLayer",
+    "diagonal_dynamics",
+    "diagonal_spectra",
 ]
