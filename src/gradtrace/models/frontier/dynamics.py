@@ -17,9 +17,9 @@ the exponents are taken along the trajectory of the batch given.
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
-import math
 import torch
 from torch import nn
 
