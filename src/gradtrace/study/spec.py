@@ -9,7 +9,9 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from gradtrace.bounds import LIBRARY
 from gradtrace.errors import InvalidValue
 
-Cell = Literal["rnn", "lstm", "gru"]
+Cell = Literal[
+    "rnn", "lstm", "gru", "indrnn", "exprnn", "lru", "mingru", "minlstm", "selective_ssm"
+]
 Activation = Literal["tanh", "sigmoid", "relu", "leaky_relu", "prelu"]
 Readout = Literal["last", "attention"]  # tasks that answer at every step force "all"
 Clip = Literal["none", "norm", "value"]
@@ -158,7 +160,7 @@ class Grid(BaseModel):
 
     model_config = _FROZEN
 
-    cell: tuple[Cell, ...] | None = Field(default=None, min_length=1, max_length=3)
+    cell: tuple[Cell, ...] | None = Field(default=None, min_length=1, max_length=9)
     activation: tuple[Activation, ...] | None = Field(default=None, min_length=1, max_length=5)
     init: tuple[str, ...] | None = Field(default=None, min_length=1, max_length=MAX_LIST)
     clip: tuple[Clip, ...] | None = Field(default=None, min_length=1, max_length=3)
