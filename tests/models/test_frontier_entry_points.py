@@ -1,7 +1,10 @@
-"""Study files accept the frontier cells: a variant or a grid axis names them, runs build them."""
+"""Entry points accept the frontier cells: study files (variants, grids) and gradtrace probe."""
 
 from __future__ import annotations
 
+import pytest
+
+from gradtrace.cli.main import main
 from gradtrace.models import build_model
 from gradtrace.study.expand import expand
 from gradtrace.study.loading import spec_from_dict
@@ -25,3 +28,12 @@ def test_a_study_grid_crosses_the_frontier_cells():
         fields = {k: v for k, v in run.config["model"].items() if v is not None}
         model = build_model({**fields, "input_size": 2})
         assert model.spec.cell == run.config["model"]["cell"]
+
+
+@pytest.mark.parametrize("cell", ["lru", "exprnn"])
+def test_probe_diagnoses_a_frontier_cell_from_the_cli(capsys, cell):
+    with pytest.raises(SystemExit) as info:
+        main(["probe", "--cell", cell, "--hidden", "8", "--seq-len", "20"])
+    out, err = capsys.readouterr()
+    assert info.value.code == 0, err
+    assert "verdict" in out
