@@ -6,11 +6,13 @@ The recurrent matrix is kept orthogonal by ``torch.nn.utils.parametrizations.ort
 ``orthogonal_map="matrix_exp"``, the paper's exponential map: B = B_0 exp(A) with B_0 the
 initial matrix (torch's trivialization around the initial point; the paper's optional
 "dynamic" variant, which moves B_0 during training, is not done here). The optimizer updates
-the unconstrained skew-symmetric A, so B stays orthogonal after any number of steps. Initialization as in the
-paper's code ("henaff"): A block-diagonal with 2x2 blocks [[0, s], [-s, 0]], s ~ U(-pi, pi), so
-B is a block rotation by angles s; V has torch's nn.Linear default. modReLU (Arjovsky et al.
-2016): modrelu(z) = sign(z) * relu(|z| + b) with one learned b per unit, b ~ U(-0.01, 0.01);
-``activation="tanh"`` is the alternative the paper also reports.
+the unconstrained skew-symmetric A, so B stays orthogonal after any number of steps.
+
+Initialization as in the paper's code ("henaff"): A block-diagonal with 2x2 blocks
+[[0, s], [-s, 0]], s ~ U(-pi, pi), so B is a block rotation by angles s; V has torch's
+nn.Linear default. modReLU (Arjovsky et al. 2016): modrelu(z) = sign(z) * relu(|z| + b), one
+learned b per unit, b ~ U(-0.01, 0.01); ``activation="tanh"`` is the alternative the paper
+also reports.
 """
 
 from __future__ import annotations
