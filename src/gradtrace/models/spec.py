@@ -6,15 +6,7 @@ import hashlib
 import math
 from typing import Any, Literal
 
-from pydantic import (
-    BaseModel,
-    ConfigDict,
-    Field,
-    ValidationError,
-    ValidationInfo,
-    field_validator,
-    model_validator,
-)
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator
 
 from gradtrace.bounds import LIBRARY
 from gradtrace.errors import InvalidValue, from_pydantic
@@ -164,6 +156,12 @@ class ModelSpec(BaseModel):
     @classmethod
     def _frontier_field(cls, value: Any, info: ValidationInfo) -> Any:
         if value is None:
+            # r_max unset: the default 0.999 must still lie above a given r_min
+            r_min = info.data.get("r_min")
+            if info.field_name == "r_max" and r_min is not None and r_min >= LRU_DEFAULTS["r_max"]:
+                raise InvalidValue(
+                    "r_min", r_min, f"a radius below r_max = {LRU_DEFAULTS['r_max']:g}"
+                )
             return value
         cells = FRONTIER_FIELDS[info.field_name]
         if info.data.get("cell") not in cells:
@@ -177,14 +175,6 @@ class ModelSpec(BaseModel):
         if info.field_name == "max_phase" and not (math.isfinite(value) and 0 < value <= TWO_PI):
             raise ValueError("a phase in (0, 2 pi]")
         return value
-
-    @model_validator(mode="after")
-    def _ring_ordered(self) -> ModelSpec:
-        if self.cell == "lru":
-            r_min, r_max, _ = self.lru_ring()
-            if r_min >= r_max:
-                raise InvalidValue("r_min", r_min, f"a radius below r_max = {r_max:g}")
-        return self
 
     @field_validator("backend")
     @classmethod
