@@ -48,7 +48,8 @@ def test_an_invalid_study_file_exits_2_with_one_line_and_runs_nothing(tmp_path, 
     code, _, err = run_cli(["study", "--config", str(config), "--out", str(tmp_path / "o")], capsys)
     assert code == 2
     assert err == (
-        "error: study.toml: variant[2].cell: 'lstmm' is not allowed; choose one of rnn, lstm, gru\n"
+        "error: study.toml: variant[2].cell: 'lstmm' is not allowed; choose one of rnn, lstm, gru, "
+        "indrnn, exprnn, lru, mingru, minlstm, selective_ssm\n"
     )
     assert not (tmp_path / "o").exists()
 

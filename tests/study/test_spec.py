@@ -65,7 +65,8 @@ def test_a_valid_file_expands_to_variants_times_lengths_times_seeds(tmp_path):
 def test_a_misspelt_cell_names_file_key_value_and_choices(tmp_path):
     text = GOOD.replace('cell = "lstm"', 'cell = "lstmm"')
     assert error_of(tmp_path, text) == (
-        "study.toml: variant[2].cell: 'lstmm' is not allowed; choose one of rnn, lstm, gru"
+        "study.toml: variant[2].cell: 'lstmm' is not allowed; choose one of rnn, lstm, gru, "
+        "indrnn, exprnn, lru, mingru, minlstm, selective_ssm"
     )
 
 

@@ -10,8 +10,8 @@ from __future__ import annotations
 import click
 
 CHOICES: dict[str, tuple[str, ...]] = {
-    "cell": ("rnn", "lstm", "gru"),
-    "activation": ("tanh", "sigmoid", "relu", "leaky_relu", "prelu"),
+    "cell": ("rnn", "lstm", "gru", "indrnn", "exprnn", "lru", "mingru", "minlstm", "selective_ssm"),
+    "activation": ("tanh", "sigmoid", "relu", "leaky_relu", "prelu", "modrelu"),
     "readout": ("last", "all", "attention"),
     "backend": ("auto", "fused", "loop"),
     "optimizer": ("adam", "rmsprop", "sgd"),

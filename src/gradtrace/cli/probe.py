@@ -36,6 +36,18 @@ FIELD_OPTIONS = {
     "eps": "--eps",
 }
 BAR_WIDTH = 24
+# ModelSpec.cell's choices (torch's three, then gradtrace.models.frontier's)
+CELL_CHOICES = [
+    "rnn",
+    "lstm",
+    "gru",
+    "indrnn",
+    "exprnn",
+    "lru",
+    "mingru",
+    "minlstm",
+    "selective_ssm",
+]
 
 
 def _forget_bias(raw: str, cell: str, init: str) -> float | None:
@@ -272,10 +284,10 @@ def render_compare(results) -> Group:
 @click.option(
     "--compare", "compare_mode", is_flag=True, help="Compare the SPECs in one table and plot."
 )
-@click.option("--cell", type=click.Choice(["rnn", "lstm", "gru"]), default="rnn", show_default=True)
+@click.option("--cell", type=click.Choice(CELL_CHOICES), default="rnn", show_default=True)
 @click.option(
     "--activation",
-    type=click.Choice(["tanh", "sigmoid", "relu", "leaky_relu", "prelu"]),
+    type=click.Choice(["tanh", "sigmoid", "relu", "leaky_relu", "prelu", "modrelu"]),
     default="tanh",
     show_default=True,
     help="RNN activation (LSTM/GRU use their own).",

@@ -1,4 +1,4 @@
-"""`gradtrace simulate`: decay, layers, activations, matrix and the guided tour."""
+"""`gradtrace simulate`: decay, layers, activations, matrix, memory and the guided tour."""
 
 from __future__ import annotations
 
@@ -311,6 +311,61 @@ def matrix(as_json: bool, plot: str | None, **options: Any) -> None:
     with as_options(MATRIX_OPTIONS):
         record = matrix_recurrence(**options)
     emit(record, as_json=as_json, plot=target, draw=plot_matrix)
+
+
+MEMORY_OPTIONS = {
+    "lambdas": "--lambda",
+    "samples": "--samples",
+    "steps": "--steps",
+    "seed": "--seed",
+}
+
+
+@simulate.command(
+    cls=ListCommand,
+    list_options=("--lambda",),
+    short_help="The curse of memory: sensitivity of h_t to lambda.",
+)
+@click.option(
+    "--lambda",
+    "lambdas",
+    type=float,
+    multiple=True,
+    metavar="LAMBDA...",
+    help="Real lambdas with |lambda| < 1 (default 0 0.5 0.8 0.9 0.95 0.99).",
+)
+@click.option(
+    "--samples",
+    type=int,
+    default=4000,
+    show_default=True,
+    help="Monte Carlo sequences per lambda.",
+)
+@click.option(
+    "--steps",
+    type=int,
+    default=None,
+    help="Sequence length t (default: per lambda, until the exact sum has converged).",
+)
+@click.option("--seed", type=int, default=0, show_default=True)
+@output_options
+def memory(
+    lambdas: tuple[float, ...],
+    samples: int,
+    steps: int | None,
+    seed: int,
+    as_json: bool,
+    plot: str | None,
+) -> None:
+    """E[(dh_t/dlambda)^2] for h_t = lambda h_(t-1) + x_t: closed form beside autograd."""
+    from gradtrace.simulate.memory import DEFAULT_LAMBDAS, memory_sensitivity, plot_memory
+
+    target = check_figure_path(plot, name="--plot")
+    with as_options(MEMORY_OPTIONS):
+        record = memory_sensitivity(
+            lambdas or DEFAULT_LAMBDAS, samples=samples, steps=steps, seed=seed
+        )
+    emit(record, as_json=as_json, plot=target, draw=plot_memory)
 
 
 @simulate.command(short_help="All four with figures: start here.")

@@ -48,7 +48,12 @@ _OPTION_OF: dict[str, str] = {
 
 
 @click.command("train")
-@click.option("--cell", default="lstm", show_default=True, help="rnn | lstm | gru")
+@click.option(
+    "--cell",
+    default="lstm",
+    show_default=True,
+    help="rnn | lstm | gru | indrnn | exprnn | lru | mingru | minlstm | selective_ssm",
+)
 @click.option("--activation", default="tanh", show_default=True, help="rnn activation")
 @click.option("--hidden", type=int, default=64, show_default=True, help="hidden size H")
 @click.option("--layers", type=int, default=1, show_default=True, help="stacked layers")

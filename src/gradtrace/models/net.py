@@ -1,12 +1,14 @@
 """RecurrentNet and build_model: a stack of recurrent layers with a readout, built from a ModelSpec.
 
 Layout: ``layers`` is a ModuleList with one recurrent module per stacked layer: a single-layer
-torch nn.RNN / nn.LSTM / nn.GRU (fused backend) or a gradtrace cell run by a Python step loop
-(loop backend). Layer l >= 1 reads the output of layer l - 1 after dropout; with
-``residual=True`` its output is h^l + (its input), every layer above the first (all have width
-H). Initial states are zeros. Readouts: "last" is a linear map of the top layer's h_T; "all" maps
-every h_t, giving (B, T, O); "attention" scores every top-layer state with
-s_t = v . tanh(W h_t + b), takes softmax over t and maps the weighted sum of states.
+torch nn.RNN / nn.LSTM / nn.GRU (fused backend), a gradtrace cell run by a Python step loop
+(loop backend), or a frontier layer (IndRNN, expRNN, LRU, minGRU, minLSTM, selective SSM; see
+``gradtrace.models.frontier``) that runs the whole sequence itself, by a scan where it can.
+Layer l >= 1 reads the output of layer l - 1 after dropout; with ``residual=True`` its output is
+h^l + (its input), every layer above the first (all have width H). Initial states are zeros.
+Readouts: "last" is a linear map of the top layer's h_T; "all" maps every h_t, giving (B, T, O);
+"attention" scores every top-layer state with s_t = v . tanh(W h_t + b), takes softmax
+over t and maps the weighted sum of states.
 ``forward(x, state, return_state=True)`` starts each layer from a given state and returns the
 last state per layer, so truncated BPTT can run a sequence in chunks.
 
@@ -64,6 +66,11 @@ def run_fused(layer: nn.RNNBase, x: torch.Tensor, state: Any = None) -> tuple[to
     return out, last.squeeze(0)
 
 
+def run_layer(layer: nn.Module, x: torch.Tensor, state: Any = None) -> tuple[torch.Tensor, Any]:
+    """Run a frontier layer (gradtrace.models.frontier), which takes the whole sequence."""
+    return layer(x, state)
+
+
 class RecurrentNet(nn.Module):
     """Stacked recurrent layers and a readout; see the module docstring for the layout."""
 
@@ -74,7 +81,11 @@ class RecurrentNet(nn.Module):
         layers = []
         for index in range(spec.num_layers):
             in_size = spec.input_size if index == 0 else spec.hidden_size
-            if self.backend == "fused":
+            if spec.frontier:
+                from gradtrace.models.frontier import FRONTIER
+
+                layer = FRONTIER[spec.cell](spec, in_size, index)
+            elif self.backend == "fused":
                 options = {"nonlinearity": spec.activation} if spec.cell == "rnn" else {}
                 layer = _FUSED[spec.cell](
                     in_size, spec.hidden_size, bias=spec.bias, batch_first=True, **options
@@ -119,6 +130,8 @@ class RecurrentNet(nn.Module):
                 "state", f"{len(state)} entries", f"one per layer ({spec.num_layers})"
             )
         run = run_fused if self.backend == "fused" else run_cell
+        if spec.frontier:
+            run = run_layer
         out, last_states = x, []
         for index, layer in enumerate(self.layers):
             # contiguous: dropout masks follow memory order, and fused outputs are transposed

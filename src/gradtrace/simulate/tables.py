@@ -200,6 +200,10 @@ def renderable(record: object) -> RenderableType:
         return activations_renderable(record)
     if isinstance(record, MatrixResult):
         return matrix_renderable(record)
+    from gradtrace.simulate.memory import MemoryResult, memory_renderable
+
+    if isinstance(record, MemoryResult):
+        return memory_renderable(record)
     raise TypeError(f"no table for {type(record).__name__}")
 
 

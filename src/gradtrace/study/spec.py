@@ -10,7 +10,9 @@ from gradtrace.bounds import LIBRARY
 from gradtrace.errors import InvalidValue
 from gradtrace.strict import StrictModel
 
-Cell = Literal["rnn", "lstm", "gru"]
+Cell = Literal[
+    "rnn", "lstm", "gru", "indrnn", "exprnn", "lru", "mingru", "minlstm", "selective_ssm"
+]
 Activation = Literal["tanh", "sigmoid", "relu", "leaky_relu", "prelu"]
 Readout = Literal["last", "attention"]  # tasks that answer at every step force "all"
 Clip = Literal["none", "norm", "value"]
@@ -159,7 +161,7 @@ class Grid(StrictModel):
 
     model_config = _FROZEN
 
-    cell: tuple[Cell, ...] | None = Field(default=None, min_length=1, max_length=3)
+    cell: tuple[Cell, ...] | None = Field(default=None, min_length=1, max_length=9)
     activation: tuple[Activation, ...] | None = Field(default=None, min_length=1, max_length=5)
     init: tuple[str, ...] | None = Field(default=None, min_length=1, max_length=MAX_LIST)
     clip: tuple[Clip, ...] | None = Field(default=None, min_length=1, max_length=3)
