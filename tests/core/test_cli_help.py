@@ -71,10 +71,10 @@ def test_the_listed_choices_match_the_specs_and_registries():
 @pytest.mark.parametrize(
     ("command", "shown"),
     [
-        ("train", "--cell [rnn|lstm|gru]"),
+        ("train", "one of: rnn, lstm, gru, indrnn"),
         ("train", "--optimizer [adam|rmsprop|sgd]"),
         ("train", "one of: adding, copy"),
-        ("probe", "--cell [rnn|lstm|gru]"),
+        ("probe", "--cell [rnn|lstm|gru|indrnn|exprnn|lru|mingru|minlstm|selective_ssm]"),
         ("study", "--preset [quick|standard|full]"),
         ("audit", "--budget [quick|standard|full]"),
         ("report", "--format [png|svg|pdf]"),
