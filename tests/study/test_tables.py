@@ -125,15 +125,25 @@ def test_the_rnn_lstm_gru_table_counts_and_measures(tables):
     assert rows["longest T solved (adding)"] == ["10", "100 (all)", "50"]
 
 
+ALL, NONE = "2/2 [0.34-1.00]", "0/2 [0.00-0.66]"  # seeds solved, 95% Wilson interval
+
+
 def test_the_success_matrix_marks_every_cell(tables):
     _, by_name = tables
     table = by_name["success_matrix"]
     assert table.columns == ["task", "variant", "T=10", "T=50", "T=100", "T=200"]
     assert table.rows == [
-        ["adding", "tanh RNN", "✓ 250 (2/2)", "· 0.167 (0/2)", "· 0.167 (0/2)", "…"],
-        ["adding", "ReLU RNN", "✓ 100 (2/2)", "✗ diverged (0/2)", "✗ diverged (0/2)", "…"],
-        ["adding", "LSTM", "✓ 500 (2/2)", "✓ 900 (2/2)", "✓ 1600 (2/2)", "…"],
-        ["adding", "GRU", "✓ 300 (2/2)", "✓ 600 (2/2)", "· 0.05 (1/2)", "…"],
+        ["adding", "tanh RNN", f"✓ 250 (200-300) {ALL}", f"· 0.167 {NONE}", f"· 0.167 {NONE}", "…"],
+        ["adding", "ReLU RNN", f"✓ 100 {ALL}", f"✗ diverged {NONE}", f"✗ diverged {NONE}", "…"],
+        [
+            "adding",
+            "LSTM",
+            f"✓ 500 (400-600) {ALL}",
+            f"✓ 900 (800-1000) {ALL}",
+            f"✓ 1600 (1500-1700) {ALL}",
+            "…",
+        ],
+        ["adding", "GRU", f"✓ 300 {ALL}", f"✓ 600 (500-700) {ALL}", "· 0.05 1/2 [0.09-0.91]", "…"],
     ]
     gru_100 = next(r for r in table.records if r["variant"] == "GRU" and r["seq_len"] == 100)
     assert (gru_100["solved"], gru_100["unsolved"], gru_100["outcome"]) == (1, 1, "unsolved")

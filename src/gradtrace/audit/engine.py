@@ -22,7 +22,8 @@ from gradtrace.study.lock import study_lock
 from gradtrace.study.store import STORE_NAME, Store, open_store
 from gradtrace.study.worker import DEFAULT_RUN_FN, run_one
 
-REUSABLE = ("solved", "unsolved", "diverged")  # a failed run is tried again
+# a failed run, or one the clock stopped ("out_of_time"), is tried again
+REUSABLE = ("solved", "unsolved", "diverged")
 
 
 def variant_table() -> dict[str, dict[str, Any]]:

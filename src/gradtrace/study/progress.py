@@ -14,8 +14,14 @@ from rich.progress import (
     TimeRemainingColumn,
 )
 
-OUTCOMES = ("solved", "unsolved", "failed", "diverged")
-_STYLE = {"solved": "green", "unsolved": "yellow", "diverged": "magenta", "failed": "red"}
+OUTCOMES = ("solved", "unsolved", "out_of_time", "failed", "diverged")
+_STYLE = {
+    "solved": "green",
+    "unsolved": "yellow",
+    "out_of_time": "cyan",
+    "diverged": "magenta",
+    "failed": "red",
+}
 
 
 class StudyProgress(Protocol):

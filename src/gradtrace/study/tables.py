@@ -10,6 +10,7 @@ from gradtrace.study.describe import limitation, matrix_text, times
 from gradtrace.study.expand import variants_of
 from gradtrace.study.outcomes import Cell, group_cells, longest_solved, ratio
 from gradtrace.study.spec import StudySpec
+from gradtrace.study.store import FINISHED
 
 CELL_NAMES = {"rnn": "Standard RNN", "lstm": "LSTM", "gru": "GRU"}
 STRUCTURE = {
@@ -18,8 +19,9 @@ STRUCTURE = {
     "gru": ("hidden state (merged)", "2 (reset, update)"),
 }
 MATRIX_LEGEND = (
-    "✓ solved (median steps to solve) · unsolved (final metric) ✗ diverged ! failed "
-    "… not run yet; (k/n): seeds solved"
+    "✓ solved (median steps to solve, range over seeds) · unsolved: step budget spent (final "
+    "metric) ⏱ out of time: the clock cap stopped it first (undecided) ✗ diverged ! failed "
+    "… not run yet; k/n [lo-hi]: seeds solved, 95% Wilson interval"
 )
 
 
@@ -238,8 +240,10 @@ def _cell_record(cell: Cell) -> dict[str, Any]:
         "seq_len": cell.seq_len,
         "outcome": cell.outcome,
         "runs": len(cell.statuses),
-        **{s: cell.count(s) for s in ("solved", "unsolved", "diverged", "failed", "pending")},
+        **{s: cell.count(s) for s in (*FINISHED, "pending")},
+        "success_interval_95": list(cell.success_interval),
         "median_steps_to_solve": cell.median("steps_to_solve", status="solved"),
+        "steps_to_solve_range": list(span) if (span := cell.steps_range()) else None,
         "median_metric": cell.median("metric"),
         "median_time_per_step_s": cell.median("time_per_step_s"),
         "median_step_memory_mb": cell.median("step_memory_mb"),

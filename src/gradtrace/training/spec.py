@@ -22,6 +22,9 @@ class TrainSpec(BaseModel):
       (clip_grad_value_).
     - tbptt=k: gradients flow back at most k steps (chunks of k steps, hidden state carried
       detached between chunks); None is full backpropagation through time.
+    - the budget is max_steps; max_seconds is only a safety cap: a run it stops before
+      max_steps ends with status "out_of_time" (never "unsolved"), so the same specs give the
+      same outcome on any machine unless the cap is hit.
     - a run stops at max_steps, after max_seconds of training, or when the held-out metric
       (evaluated every eval_every steps on eval_batch_size examples) meets the task's criterion.
     - profiles: trace one training step at the start, middle and end of the run.

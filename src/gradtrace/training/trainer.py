@@ -74,6 +74,7 @@ class _Run:
         self.model_spec, self.task, self.spec, self.device = model_spec, task, spec, device
         self.on_step = on_step
         self.status: str | None = None
+        self.out_of_time = False  # the clock stopped the run before max_steps
         self.error: str | None = None
         self.steps = 0
         self.steps_to_solve: int | None = None
@@ -163,13 +164,14 @@ class _Run:
                     )
                 )
             if spec.max_seconds is not None and elapsed >= spec.max_seconds:
+                self.out_of_time = step < spec.max_steps
                 break
         if pending:
             self._absorb(pending, self.steps)
         if self.status is None:
             if self.steps % spec.eval_every != 0:
                 self._evaluate(model, x_eval, y_eval, self.steps)
-            self.status = self.status or "unsolved"
+            self.status = self.status or ("out_of_time" if self.out_of_time else "unsolved")
         if self.profiles is not None:
             middle = snapshots.middle(self.steps)
             if middle is not None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+import statistics
 from collections import Counter, defaultdict
 from collections.abc import Iterator
 from contextlib import closing, contextmanager
@@ -16,6 +17,7 @@ from gradtrace.report.records import Curve, as_list, number, profile_curves
 from gradtrace.report.sources.audit import audit_section
 from gradtrace.report.sources.environment import environment_section
 from gradtrace.report.sources.tables import tables_section
+from gradtrace.study.outcomes import wilson_interval
 
 STORE_NAME = "results.sqlite"
 MAX_CURVES_PER_FIGURE = 12  # lines per chart before a figure gets unreadable
@@ -96,14 +98,30 @@ def overview_section(runs: list[dict[str, Any]]) -> Section | None:
         return None
     status = Counter(str(r.get("status")) for r in runs)
     facts = [Fact("runs", str(len(runs)))]
-    tones = {"solved": "good", "unsolved": "warn", "diverged": "bad", "failed": "bad"}
+    tones = {
+        "solved": "good",
+        "unsolved": "warn",
+        "out_of_time": "neutral",
+        "diverged": "bad",
+        "failed": "bad",
+    }
     facts += [Fact(s, str(n), tones.get(s, "neutral")) for s, n in sorted(status.items())]
     tasks = sorted({f"{r.get('task')} T={r.get('seq_len')}" for r in runs})
     variants = sorted({_label(r) for r in runs})
     rows = _summary_rows(runs)
     table = Table(
         "Runs by variant, task and length",
-        ["variant", "task", "T", "runs", "solved", "success rate", "median steps to solve"],
+        [
+            "variant",
+            "task",
+            "T",
+            "lr",
+            "runs",
+            "solved",
+            "out of time",
+            "success rate [95% Wilson]",
+            "median steps to solve (range)",
+        ],
         rows,
     )
     return Section(
@@ -122,11 +140,24 @@ def _summary_rows(runs: list[dict[str, Any]]) -> list[list[Any]]:
     rows = []
     for (variant, task, seq_len), members in groups.items():
         solved = [m for m in members if m.get("status") == "solved"]
+        late = sum(m.get("status") == "out_of_time" for m in members)
         steps = sorted(s for m in solved if (s := number(m.get("steps_to_solve"))) is not None)
-        median = steps[len(steps) // 2] if steps else None
-        rate = f"{100 * len(solved) / len(members):.0f}%"
-        rows.append([variant, task, seq_len, len(members), len(solved), rate, median])
+        decided = len(members) - late
+        low, high = wilson_interval(len(solved), decided)
+        rate = f"{100 * len(solved) / decided:.0f}% [{low:.2f}-{high:.2f}]" if decided else "n/a"
+        median = f"{statistics.median(steps):.0f}" if steps else None
+        if steps and steps[0] != steps[-1]:
+            median = f"{median} ({steps[0]:.0f}-{steps[-1]:.0f})"
+        lrs = sorted({lr for m in members if (lr := _lr(m)) is not None})
+        lr = ", ".join(f"{v:g}" for v in lrs) or None
+        rows.append([variant, task, seq_len, lr, len(members), len(solved), late, rate, median])
     return rows
+
+
+def _lr(run: dict[str, Any]) -> float | None:
+    """The learning rate a run trained with (from its stored config)."""
+    train = (run.get("config") or {}).get("train") or (run.get("record") or {}).get("train_spec")
+    return number((train or {}).get("lr"))
 
 
 def _by_task(runs: list[dict[str, Any]]) -> dict[tuple, list[dict[str, Any]]]:
