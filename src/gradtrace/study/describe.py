@@ -54,12 +54,20 @@ def steps_text(cell: Cell) -> str:
     return shown if span[0] == span[1] else f"{shown} ({span[0]:.0f}-{span[1]:.0f})"
 
 
-def matrix_text(cell: Cell) -> str:
+def matrix_text(cell: Cell, *, show_lr: bool = False) -> str:
     """One success-matrix entry: ✓ steps, · metric, ⏱ out of time, ✗ diverged, ! failed, … pending.
 
     With more than one seed the entry ends with "k/n [lo-hi]" (seeds solved, 95% Wilson
-    interval); steps to solve are the median over the solved seeds with their range.
+    interval); steps to solve are the median over the solved seeds with their range. With
+    ``show_lr`` (tuned studies) it ends with the cell's learning rate: "lr 3e-3".
     """
+    text = _matrix_mark(cell)
+    if show_lr and cell.lrs and text != "…":
+        text += " lr " + "/".join(lr_text(v) for v in cell.lrs)
+    return text
+
+
+def _matrix_mark(cell: Cell) -> str:
     outcome = cell.outcome
     seeds = f" {seeds_text(cell)}" if cell.finished > 1 else ""
     pending = " …" if cell.finished and cell.finished < len(cell.statuses) else ""
@@ -74,6 +82,20 @@ def matrix_text(cell: Cell) -> str:
         return f"·{shown}{seeds}{pending}"
     marks = {"out_of_time": "⏱ out of time", "diverged": "✗ diverged", "failed": "! failed"}
     return f"{marks[outcome]}{seeds}{pending}"
+
+
+def lr_text(lr: float) -> str:
+    """A learning rate as "3e-3" (two significant digits at most: "1.5e-3")."""
+    mantissa, exponent = f"{lr:.1e}".split("e")
+    return f"{mantissa.rstrip('0').rstrip('.')}e{int(exponent)}"
+
+
+def lrs_text(cells: list[Cell]) -> str:
+    """The learning rates of cells by T: "3e-3" when one, else "T=10: 3e-3, T=50: 1e-3"."""
+    by_t = {c.seq_len: ", ".join(lr_text(v) for v in c.lrs) for c in cells if c.lrs}
+    if len(set(by_t.values())) <= 1:
+        return next(iter(by_t.values()), "n/a")
+    return ", ".join(f"T={t}: {text}" for t, text in sorted(by_t.items()))
 
 
 def times(value: float | None) -> str:

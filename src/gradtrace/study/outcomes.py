@@ -81,6 +81,12 @@ class Cell:
         return statistics.median(values) if values else None
 
     @property
+    def lrs(self) -> list[float]:
+        """The learning rates the cell's runs trained with (one when tuned per cell)."""
+        found = {(r.get("config") or {}).get("train", {}).get("lr") for r in self.rows}
+        return sorted(v for v in found if isinstance(v, int | float))
+
+    @property
     def success_interval(self) -> tuple[float, float]:
         """95% Wilson interval of the fraction of finished runs that solved the task."""
         return wilson_interval(self.count("solved"), self.finished)

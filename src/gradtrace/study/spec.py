@@ -8,6 +8,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from gradtrace.bounds import LIBRARY
 from gradtrace.errors import InvalidValue
+from gradtrace.study.tune_spec import TuneSpec
 
 Cell = Literal["rnn", "lstm", "gru"]
 Activation = Literal["tanh", "sigmoid", "relu", "leaky_relu", "prelu"]
@@ -246,6 +247,7 @@ class StudySpec(BaseModel):
     variants: tuple[Variant, ...] = Field(default=(), alias="variant", max_length=MAX_LIST)
     grid: Grid | None = None
     reference: str | None = None  # variant the cost ratios are relative to
+    tune: TuneSpec | None = None  # learning rates tuned per cell (docs/protocol.md)
 
     @field_validator("seq_lens")
     @classmethod
@@ -283,4 +285,6 @@ class StudySpec(BaseModel):
                 _check_activation_fits_cell(cell, activation)
             except FieldError as e:
                 raise FieldError(f"variant[{index + 1}].activation", e.value, e.allowed) from e
+        if self.tune is not None and self.tune.seed in self.seeds:
+            raise FieldError("tune.seed", self.tune.seed, "a seed no reported run uses (held out)")
         return self

@@ -18,6 +18,7 @@ from gradtrace.report.sources.audit import audit_section
 from gradtrace.report.sources.environment import environment_section
 from gradtrace.report.sources.tables import tables_section
 from gradtrace.study.outcomes import wilson_interval
+from gradtrace.study.tune_spec import TUNING
 
 STORE_NAME = "results.sqlite"
 MAX_CURVES_PER_FIGURE = 12  # lines per chart before a figure gets unreadable
@@ -263,17 +264,42 @@ def losses_section(runs: list[dict[str, Any]]) -> Section | None:
     return Section("losses", "Loss curves", figures=figures)
 
 
+def tuning_section(meta: dict[str, Any], runs: int) -> Section | None:
+    """The learning rate chosen for each cell by the study's search (docs/protocol.md)."""
+    lrs = meta.get("tuned_lrs")
+    if not isinstance(lrs, dict) or not lrs:
+        return None
+    log = meta.get("tuning_log") or []
+    rungs = defaultdict(int)
+    for entry in log:
+        rungs[entry.get("cell")] = max(rungs[entry.get("cell")], int(entry.get("rung", 0)) + 1)
+    rows = []
+    for key, lr in lrs.items():
+        variant, task, seq_len = [*key.rsplit("|", 2), "", ""][:3]
+        rows.append([variant, task, seq_len, f"{lr:g}", rungs.get(key, "")])
+    return Section(
+        "tuning",
+        "Learning-rate tuning",
+        intro=f"Each cell's learning rate was chosen by successive halving on held-out data "
+        f"({runs} tuning runs on a held-out seed; docs/protocol.md).",
+        tables=[Table("Chosen learning rates", ["variant", "task", "T", "lr", "rungs"], rows)],
+    )
+
+
 def study_document(folder: Path) -> Document:
     """The report of a study (or audit) folder."""
     store = folder / STORE_NAME
     data = load_store(store) if store.is_file() else {"runs": [], "meta": {}, "json": {}}
-    runs = data["runs"]
+    # tuning runs (learning-rate search) are summarised by the tuning section, not charted
+    runs = [r for r in data["runs"] if r.get("technique") != TUNING]
+    tuning = len(data["runs"]) - len(runs)
     has_audit = bool(data["json"].get("audit"))
     kind = "audit" if has_audit and not runs else "study"
     doc = Document(title=folder.name, source=str(folder), kind=kind)
     doc.add(audit_section(data["json"].get("audit") or {}))
     doc.add(overview_section(runs))
     doc.add(tables_section(folder))
+    doc.add(tuning_section(data["meta"], tuning))
     doc.add(profiles_section(runs))
     doc.add(timelines_section(runs))
     doc.add(losses_section(runs))
