@@ -91,13 +91,13 @@ def test_the_technique_table_derives_reach_cost_and_limitation(tables):
         "limitation observed",
     ]
     assert table.rows == [
-        ["baseline", "tanh RNN", "10", "1e-2", "1.00x", "1.00x", "stays at baseline from T=50"],
-        ["ReLU activation", "ReLU RNN", "10", "1e-2", "1.00x", "1.00x", "diverged at T=50, 100"],
+        ["baseline", "tanh RNN", "10", "1e-3", "1.00x", "1.00x", "stays at baseline from T=50"],
+        ["ReLU activation", "ReLU RNN", "10", "1e-3", "1.00x", "1.00x", "diverged at T=50, 100"],
         [
             "LSTM",
             "LSTM",
             "100 (all)",
-            "1e-2",
+            "1e-3",
             "4.00x",
             "8.00x",
             "solved all T tested (up to 100); 4.0x time per step; 8.0x memory",
@@ -106,7 +106,7 @@ def test_the_technique_table_derives_reach_cost_and_limitation(tables):
             "GRU",
             "GRU",
             "50",
-            "1e-2",
+            "1e-3",
             "3.00x",
             "4.00x",
             "unsolved from T=100 (mse 0.05 at T=100); 3.0x time per step; 4.0x memory",
@@ -158,7 +158,7 @@ def test_tables_are_written_as_csv_and_json(tables):
     paths = write_tables(list(by_name.values()), out)
     assert sorted(p.name for p in paths) == sorted(
         f"{n}.{ext}"
-        for n in ("technique", "rnn_lstm_gru", "success_matrix")
+        for n in ("technique", "rnn_lstm_gru", "success_matrix", "published")
         for ext in ("csv", "json")
     )
     with (out / "tables" / "success_matrix.csv").open(encoding="utf-8") as handle:

@@ -26,6 +26,11 @@ if TYPE_CHECKING:
 @click.option("--retry-failed", is_flag=True, help="run failed runs again too")
 @click.option("--dry-run", is_flag=True, help="validate and show the plan; run nothing")
 @click.option("--show-config", is_flag=True, help="print the study as TOML and exit")
+@click.option(
+    "--search-lr",
+    is_flag=True,
+    help="search the learning rates (docs/protocol.md) instead of using committed ones",
+)
 def study(
     preset: str | None,
     config_path: str | None,
@@ -36,12 +41,14 @@ def study(
     retry_failed: bool,
     dry_run: bool,
     show_config: bool,
+    search_lr: bool,
 ) -> None:
     """Run a study: variants x tasks x lengths x seeds; rerun the same command to resume."""
     from gradtrace.study.expand import expand
     from gradtrace.study.loading import load_spec
     from gradtrace.study.presets import preset as get_preset
     from gradtrace.study.toml_out import dumps_toml
+    from gradtrace.study.tune_spec import TuneSpec
 
     if preset is not None and config_path is not None:
         raise InvalidValue("--config", config_path, "give either --preset or --config, not both")
@@ -50,6 +57,9 @@ def study(
     else:
         name = preset or "quick"
         spec, default_out, source = get_preset(name), name, f"preset {name}"
+    if search_lr:
+        tune = spec.tune.model_copy(update={"chosen": None}) if spec.tune else TuneSpec()
+        spec = spec.model_copy(update={"tune": tune})
     if show_config:
         click.echo(dumps_toml(spec), nl=False)
         return
@@ -79,6 +89,7 @@ def _run(
 
     err = Console(stderr=True)
     progress = RichProgress(console=err, title=spec.name)
+    tune_progress = RichProgress(console=err, title=f"{spec.name}: lr search (upper bound)")
     try:
         summary = run_study(
             spec,
@@ -88,6 +99,7 @@ def _run(
             address=address,
             retry_failed=retry_failed,
             progress=progress,
+            tune_progress=tune_progress,
             source=source,
         )
     except KeyboardInterrupt:

@@ -8,6 +8,7 @@ from typing import Any
 
 import click
 
+from gradtrace import defaults
 from gradtrace.errors import InvalidValue
 
 # spec field -> the option that sets it, so that errors name what the user typed
@@ -52,7 +53,12 @@ _OPTION_OF: dict[str, str] = {
 @click.option("--layers", type=int, default=1, show_default=True, help="stacked layers")
 @click.option("--init", default="default", show_default=True, help="initializer name")
 @click.option("--init-scale", type=float, default=None, help="rho / std / t_max of the init")
-@click.option("--forget-bias", type=float, default=None, help="LSTM/GRU gate bias after init")
+@click.option(
+    "--forget-bias",
+    type=float,
+    default=None,
+    help=f"LSTM/GRU gate bias after init  [LSTM: {defaults.LSTM_FORGET_BIAS:g}, else torch's]",
+)
 @click.option("--readout", default="last", show_default=True, help="last | attention")
 @click.option("--residual", is_flag=True, help="residual connections between layers")
 @click.option("--layer-norm", is_flag=True, help="layer-normalised cells")
@@ -64,16 +70,21 @@ _OPTION_OF: dict[str, str] = {
 @click.option("--recall", type=int, default=None, help="copy: symbols to recall [10]")
 @click.option("--alphabet", type=int, default=None, help="copy: alphabet size [8]")
 @click.option("--optimizer", default="adam", show_default=True, help="adam | rmsprop | sgd")
-@click.option("--lr", type=float, default=1e-3, show_default=True, help="learning rate")
+@click.option("--lr", type=float, default=defaults.LR, show_default=True, help="learning rate")
 @click.option("--momentum", type=float, default=0.0, show_default=True, help="sgd/rmsprop")
-@click.option("--batch-size", type=int, default=64, show_default=True)
+@click.option("--batch-size", type=int, default=defaults.BATCH_SIZE, show_default=True)
 @click.option("--clip", default="none", show_default=True, help="none | norm | value")
 @click.option("--clip-value", type=float, default=1.0, show_default=True, help="threshold")
 @click.option("--tbptt", type=int, default=None, help="truncate backprop to this many steps")
 @click.option("--max-steps", type=int, default=1000, show_default=True)
-@click.option("--max-seconds", type=float, default=None, help="wall-clock budget")
+@click.option(
+    "--max-seconds",
+    type=float,
+    default=None,
+    help='wall-clock safety cap; a run it stops is "out_of_time"',
+)
 @click.option("--eval-every", type=int, default=50, show_default=True)
-@click.option("--eval-batch-size", type=int, default=512, show_default=True)
+@click.option("--eval-batch-size", type=int, default=defaults.EVAL_BATCH_SIZE, show_default=True)
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--profiles/--no-profiles", default=True, show_default=True)
 @click.option("--threads", type=int, default=None, help="torch threads (default: torch's own)")
@@ -113,7 +124,8 @@ def _specs(options: dict[str, Any]):
         model = ModelSpec(
             cell=o["cell"], activation=o["activation"], hidden_size=o["hidden"],
             num_layers=o["layers"], init=o["init"], init_scale=o["init_scale"],
-            forget_bias=o["forget_bias"], readout=o["readout"], residual=o["residual"],
+            forget_bias=defaults.forget_bias_for(o["cell"], o["forget_bias"], o["init"]),
+            readout=o["readout"], residual=o["residual"],
             layer_norm=o["layer_norm"], dropout=o["dropout"], backend=o["backend"],
         )  # fmt: skip
         task_options = {k: o[k] for k in ("seq_len", "symbols", "recall", "alphabet")}

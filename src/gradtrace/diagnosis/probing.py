@@ -17,6 +17,7 @@ import numpy as np
 import torch
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from gradtrace import defaults
 from gradtrace.bounds import LIBRARY, Bounds
 from gradtrace.diagnosis.advice import num
 from gradtrace.diagnosis.diagnosing import Diagnosis, diagnose, jsonable
@@ -35,7 +36,7 @@ class ProbeSpec(BaseModel):
 
     model: ModelSpec = Field(default_factory=ModelSpec)
     seq_len: int = Field(100, ge=2, le=LIBRARY.seq_len)
-    batch_size: int = Field(32, ge=1, le=LIBRARY.batch_size)
+    batch_size: int = Field(defaults.BATCH_SIZE, ge=1, le=LIBRARY.batch_size)
     seed: int = Field(0, ge=0)
     dtype: Literal["float32", "float64"] = "float64"
     task: str | None = None

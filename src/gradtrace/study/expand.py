@@ -9,6 +9,7 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
+from gradtrace.defaults import forget_bias_for
 from gradtrace.study.spec import MAX_RUNS, FieldError, Grid, StudySpec, Variant
 
 MODEL_KEYS = (
@@ -126,10 +127,12 @@ def _show(value: Any) -> str:
 
 def _resolved_model(spec: StudySpec, variant: Variant) -> dict[str, Any]:
     defaults = spec.model.model_dump()
-    return {
+    model = {
         k: (getattr(variant, k) if getattr(variant, k) is not None else defaults[k])
         for k in MODEL_KEYS
     }
+    model["forget_bias"] = forget_bias_for(model["cell"], model["forget_bias"], model["init"])
+    return model
 
 
 def _train_overrides(spec: StudySpec, variant: Variant) -> dict[str, Any]:

@@ -21,7 +21,14 @@ from gradtrace.study.progress import NullProgress, StudyProgress
 from gradtrace.study.runspec import validate_runs
 from gradtrace.study.spec import StudySpec
 from gradtrace.study.store import FINISHED, Store, open_store
-from gradtrace.study.tuning import apply_lrs, reported_runs, search, search_size
+from gradtrace.study.tuning import (
+    CHOSEN_FILE,
+    apply_lrs,
+    reported_runs,
+    search,
+    search_size,
+    write_chosen,
+)
 from gradtrace.study.worker import DEFAULT_RUN_FN, RunFn
 
 EXECUTORS = ("local", "ray")
@@ -112,6 +119,7 @@ def run_study(
             finally:
                 tuning.stop()
             store.set_meta("tuned_lrs", lrs)
+            write_chosen(out / CHOSEN_FILE, spec, lrs)
             store.set_meta("tuning_log", log)
             runs = apply_lrs(runs, lrs, source=spec.name)
         store.plan(runs)

@@ -6,6 +6,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from gradtrace import defaults
 from gradtrace.bounds import LIBRARY
 from gradtrace.errors import InvalidValue
 from gradtrace.study.tune_spec import TuneSpec
@@ -103,8 +104,8 @@ class TrainSettings(BaseModel):
     model_config = _FROZEN
 
     optimizer: Optimizer = "adam"
-    lr: float = Field(default=1e-2, gt=0, le=10)
-    batch_size: int = Field(default=64, ge=1, le=LIBRARY.batch_size)
+    lr: float = Field(default=defaults.LR, gt=0, le=10)
+    batch_size: int = Field(default=defaults.BATCH_SIZE, ge=1, le=LIBRARY.batch_size)
     clip: Clip = "norm"
     clip_value: float = Field(default=1.0, gt=0, le=1e6)
     tbptt: int | None = Field(default=None, ge=1, le=LIBRARY.seq_len)
@@ -114,12 +115,13 @@ class TrainSettings(BaseModel):
 
 
 class Budget(BaseModel):
-    """Per-run budget: a run stops at whichever comes first (or when it is solved)."""
+    """Per-run budget in steps; the clock is a safety cap (a run it stops is "out of time")."""
 
     model_config = _FROZEN
 
     max_steps: int = Field(default=2000, ge=1, le=LIBRARY.steps)
-    max_seconds: float = Field(default=60.0, gt=0, le=MAX_SECONDS_PER_RUN)
+    # a safety cap only: a run it stops is "out_of_time", never "unsolved"
+    max_seconds: float = Field(default=3600.0, gt=0, le=MAX_SECONDS_PER_RUN)
 
 
 class Variant(BaseModel):

@@ -12,7 +12,10 @@ from rich.table import Table
 from gradtrace.study.tables import StudyTable
 
 TABLES_DIR = "tables"
-WRAPPING = {"limitation observed"}  # the one column allowed to wrap; the rest stay on one line
+WRAPPING = {
+    "limitation observed",
+    "likely reason",
+}  # the one column allowed to wrap; the rest stay on one line
 
 
 def render_tables(tables: list[StudyTable], console: Console) -> None:

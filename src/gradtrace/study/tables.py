@@ -47,9 +47,14 @@ class StudyTable:
 
 
 def build_tables(rows: list[dict[str, Any]], *, spec: StudySpec | None = None) -> list[StudyTable]:
-    """The technique table, the RNN/LSTM/GRU table and the success matrix of ``rows``."""
+    """The technique table, the RNN/LSTM/GRU table, the success matrix, published results."""
     context = _Context(rows, spec)
-    return [technique_table(context), cell_table(context), success_matrix(context)]
+    return [
+        technique_table(context),
+        cell_table(context),
+        success_matrix(context),
+        published_table(context),
+    ]
 
 
 def study_tables(out_dir: str | Path) -> list[StudyTable]:
@@ -248,6 +253,34 @@ def success_matrix(ctx: _Context) -> StudyTable:
         [MATRIX_LEGEND, _lr_note(ctx)],
         records,
     )
+
+
+def published_table(ctx: _Context) -> StudyTable:
+    """Each published outcome (gradtrace/data/literature.toml) next to the matching cell."""
+    from gradtrace.study.literature import compare, literature
+
+    found = compare(list(ctx.cells.values()), literature())
+    marks = {True: "agrees", False: "differs", None: "undecided"}
+    rows = [
+        [
+            f["citation"].split(",")[0],
+            f["task"],
+            str(f["seq_len"]),
+            f["variant"],
+            f["published"],
+            f["study"],
+            marks[f["agrees"]],
+            f["reason"],
+        ]
+        for f in found
+    ]
+    agree = sum(f["agrees"] is True for f in found)
+    notes = [
+        f"{agree} of {len(found)} matching cells agree with the published outcome "
+        "(sources and how each was checked: gradtrace/data/literature.toml)"
+    ]
+    columns = ["source", "task", "T", "variant", "published", "this study", "", "likely reason"]
+    return StudyTable("published", "Published results side by side", columns, rows, notes, found)
 
 
 def _lr_note(ctx: _Context) -> str:

@@ -26,6 +26,7 @@ from gradtrace.study.expand import RunConfig, config_key
 from gradtrace.study.tune_spec import DEFAULT_GRIDS, TUNING, TuneSpec
 
 CellKey = tuple[str, str, int]  # (variant, task, T)
+CHOSEN_FILE = "tuned_lrs.json"  # written beside results.sqlite; committed under data/tuned/
 
 
 def lr_key(variant: str, task: str, seq_len: int) -> str:
@@ -185,3 +186,19 @@ def search_size(runs: list[RunConfig], tune: TuneSpec) -> int:
             total += n
             n = math.ceil(n / tune.eta)
     return total
+
+
+def write_chosen(path: Any, spec: Any, lrs: dict[str, float]) -> None:
+    """Write chosen rates in the committed format (copy to gradtrace/data/tuned/<name>.json)."""
+    import json
+    import time
+    from pathlib import Path
+
+    data = {
+        "study": spec.name,
+        "created": time.strftime("%Y-%m-%d"),
+        "protocol": spec.tune.model_dump(mode="json") if spec.tune else None,
+        "command": f"gradtrace study --preset {spec.name} --search-lr --out runs/tune-{spec.name}",
+        "lrs": lrs,
+    }
+    Path(path).write_text(json.dumps(data, indent=1, sort_keys=True) + "\n")

@@ -6,6 +6,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from gradtrace import defaults
 from gradtrace.bounds import LIBRARY
 from gradtrace.errors import from_pydantic
 
@@ -35,16 +36,16 @@ class TrainSpec(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     optimizer: Optimizer = "adam"
-    lr: float = Field(default=1e-3, gt=0, allow_inf_nan=False)
+    lr: float = Field(default=defaults.LR, gt=0, allow_inf_nan=False)
     momentum: float = Field(default=0.0, ge=0, lt=1, allow_inf_nan=False)
-    batch_size: int = Field(default=64, ge=1, le=LIBRARY.batch_size)
+    batch_size: int = Field(default=defaults.BATCH_SIZE, ge=1, le=LIBRARY.batch_size)
     clip: Clip = "none"
     clip_value: float = Field(default=1.0, gt=0, allow_inf_nan=False)
     tbptt: int | None = Field(default=None, ge=1, le=LIBRARY.seq_len)
     max_steps: int = Field(default=1000, ge=1, le=LIBRARY.steps)
     max_seconds: float | None = Field(default=None, gt=0, allow_inf_nan=False)
     eval_every: int = Field(default=50, ge=1, le=LIBRARY.steps)
-    eval_batch_size: int = Field(default=512, ge=1, le=LIBRARY.batch_size)
+    eval_batch_size: int = Field(default=defaults.EVAL_BATCH_SIZE, ge=1, le=LIBRARY.batch_size)
     seed: int = Field(default=0, ge=0, lt=2**63)
     profiles: bool = True
     threads: int | None = Field(default=None, ge=1, le=1024)
