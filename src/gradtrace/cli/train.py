@@ -36,6 +36,7 @@ _OPTION_OF: dict[str, str] = {
     "clip": "--clip",
     "clip_value": "--clip-value",
     "tbptt": "--tbptt",
+    "vanishing_reg": "--vanishing-reg",
     "max_steps": "--max-steps",
     "max_seconds": "--max-seconds",
     "eval_every": "--eval-every",
@@ -76,6 +77,13 @@ _OPTION_OF: dict[str, str] = {
 @click.option("--clip", default="none", show_default=True, help="none | norm | value")
 @click.option("--clip-value", type=float, default=1.0, show_default=True, help="threshold")
 @click.option("--tbptt", type=int, default=None, help="truncate backprop to this many steps")
+@click.option(
+    "--vanishing-reg",
+    type=float,
+    default=0.0,
+    show_default=True,
+    help="weight of Pascanu et al. (2013)'s vanishing-gradient regularizer (simple RNNs)",
+)
 @click.option("--max-steps", type=int, default=1000, show_default=True)
 @click.option(
     "--max-seconds",
@@ -133,7 +141,8 @@ def _specs(options: dict[str, Any]):
         spec = TrainSpec(
             optimizer=o["optimizer"], lr=o["lr"], momentum=o["momentum"],
             batch_size=o["batch_size"], clip=o["clip"], clip_value=o["clip_value"],
-            tbptt=o["tbptt"], max_steps=o["max_steps"], max_seconds=o["max_seconds"],
+            tbptt=o["tbptt"], vanishing_reg=o["vanishing_reg"],
+            max_steps=o["max_steps"], max_seconds=o["max_seconds"],
             eval_every=o["eval_every"], eval_batch_size=o["eval_batch_size"], seed=o["seed"],
             profiles=o["profiles"], threads=o["threads"], device=o["device"],
         )  # fmt: skip

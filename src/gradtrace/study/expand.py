@@ -24,7 +24,7 @@ MODEL_KEYS = (
     "layer_norm",
     "readout",
 )
-TRAIN_OVERRIDES = ("clip", "clip_value", "tbptt", "lr", "optimizer")
+TRAIN_OVERRIDES = ("clip", "clip_value", "tbptt", "lr", "optimizer", "vanishing_reg")
 GRID_AXES = (
     "cell",
     "activation",
@@ -170,6 +170,8 @@ def expand(spec: StudySpec) -> list[RunConfig]:
                 **_train_overrides(spec, variant),
                 **spec.budget.model_dump(),
             }
+            if not train["vanishing_reg"]:
+                del train["vanishing_reg"]  # off: the run keys of studies without it stay
             for seq_len in task.seq_lens or spec.seq_lens:
                 for seed in spec.seeds:
                     config = {

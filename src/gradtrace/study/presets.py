@@ -113,6 +113,13 @@ _ABLATIONS: list[dict[str, Any]] = [
         "residual": True,
     },
     {"name": "tanh RNN (layer norm)", "technique": "layer normalization", "layer_norm": True},
+    # Pascanu et al. (2013): clipping plus the regularizer Omega, on their temporal order task
+    {
+        "name": "tanh RNN (Pascanu regularizer)",
+        "technique": "vanishing-gradient regularizer",
+        "vanishing_reg": 1.0,
+        "tasks": ["temporal_order"],
+    },
     {
         "name": "tanh RNN (attention readout)",
         "technique": "attention",

@@ -109,6 +109,7 @@ class TrainSettings(BaseModel):
     clip: Clip = "norm"
     clip_value: float = Field(default=1.0, gt=0, le=1e6)
     tbptt: int | None = Field(default=None, ge=1, le=LIBRARY.seq_len)
+    vanishing_reg: float = Field(default=0.0, ge=0, le=1e6)  # Pascanu et al. (2013)'s Omega
     eval_every: int | None = Field(default=None, ge=1, le=LIBRARY.steps)
     eval_batch_size: int | None = Field(default=None, ge=1, le=LIBRARY.batch_size)
     profiles: bool = True  # trace gradient profiles at the start, middle and end of each run
@@ -145,6 +146,7 @@ class Variant(BaseModel):
     clip_value: float | None = Field(default=None, gt=0, le=1e6)
     tbptt: int | None = Field(default=None, ge=0, le=LIBRARY.seq_len)  # 0 = full BPTT
     lr: float | None = Field(default=None, gt=0, le=10)
+    vanishing_reg: float | None = Field(default=None, ge=0, le=1e6)
     optimizer: Optimizer | None = None
     tasks: tuple[str, ...] | None = Field(default=None, min_length=1, max_length=64)  # None: all
 

@@ -28,6 +28,8 @@ class TrainSpec(BaseModel):
       same outcome on any machine unless the cap is hit.
     - a run stops at max_steps, after max_seconds of training, or when the held-out metric
       (evaluated every eval_every steps on eval_batch_size examples) meets the task's criterion.
+    - vanishing_reg: weight of Pascanu et al. (2013)'s regularizer Omega added to the loss
+      (`gradtrace.training.regularizer`; single-layer simple RNNs, full BPTT); 0 is off.
     - profiles: trace one training step at the start, middle and end of the run.
     - threads: torch intra-op threads during the run (None leaves the caller's setting); small
       recurrent models run fastest on one thread per process.
@@ -42,6 +44,7 @@ class TrainSpec(BaseModel):
     clip: Clip = "none"
     clip_value: float = Field(default=1.0, gt=0, allow_inf_nan=False)
     tbptt: int | None = Field(default=None, ge=1, le=LIBRARY.seq_len)
+    vanishing_reg: float = Field(default=0.0, ge=0, le=1e6, allow_inf_nan=False)
     max_steps: int = Field(default=1000, ge=1, le=LIBRARY.steps)
     max_seconds: float | None = Field(default=None, gt=0, allow_inf_nan=False)
     eval_every: int = Field(default=50, ge=1, le=LIBRARY.steps)

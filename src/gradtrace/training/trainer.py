@@ -139,7 +139,9 @@ class _Run:
             tick = time.perf_counter()
             x, y = self._to_device(task.sample(spec.batch_size, generator=train_gen))
             optimizer.zero_grad(set_to_none=True)
-            loss = forward_backward(model, task, x, y, tbptt=spec.tbptt)
+            loss = forward_backward(
+                model, task, x, y, tbptt=spec.tbptt, vanishing_reg=spec.vanishing_reg
+            )
             pre, post, clipped = clip_gradients_(params, clip=spec.clip, clip_value=spec.clip_value)
             pending.append(torch.stack([loss.float(), pre.float(), post.float(), clipped.float()]))
             if len(pending) >= sync_every and self._absorb(pending, step):
