@@ -81,7 +81,8 @@ def test_budget_overrides_change_only_the_named_settings():
     settings = TINY.study_settings()
     assert settings["model"]["hidden_size"] == 8
     assert settings["budget"]["max_steps"] == 40
-    assert settings["train"]["lr"] == BUDGETS["quick"].study_settings()["train"]["lr"]
+    assert settings["train"]["clip"] == BUDGETS["quick"].study_settings()["train"]["clip"]
+    assert settings["tune"] == BUDGETS["quick"].study_settings()["tune"]
     assert set(VERDICTS) >= {"confirmed", "refuted", "nuanced"}
 
 

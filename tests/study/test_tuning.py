@@ -120,3 +120,20 @@ def test_the_tuning_seed_must_be_held_out_and_the_grid_positive():
         TuneSpec(grid=(1e-3, -1.0))
     assert TuneSpec(grid=(1e-2, 1e-4, 1e-3)).grid == (1e-4, 1e-3, 1e-2)
     assert math.isclose(min(TuneSpec().grid or (1e-4,)), 1e-4)
+
+
+def test_a_search_stopped_early_marks_undecided_cells_provisional(tmp_path):
+    import json
+
+    from gradtrace.study.tuning import write_chosen
+
+    spec = spec_from_dict({**SPEC, "tune": {"stop_after": 1}})
+    chosen, log = search(expand(spec), spec.tune, direct([]))
+    assert max(e["rung"] for e in log) == 0 and len(chosen) == 6
+    provisional = {e["cell"] for e in log if e["provisional"]}
+    assert "tanh RNN|adding|10" not in provisional  # solved at rung 0: decided for good
+    assert "LSTM|adding|50" in provisional
+    write_chosen(tmp_path / "lrs.json", spec, chosen, log)
+    data = json.loads((tmp_path / "lrs.json").read_text())
+    assert data["complete"] is False and "LSTM|adding|50" in data["provisional"]
+    assert data["command"].endswith("--search-stop-after 1") and data["lrs"] == chosen

@@ -31,6 +31,12 @@ if TYPE_CHECKING:
     is_flag=True,
     help="search the learning rates (docs/protocol.md) instead of using committed ones",
 )
+@click.option(
+    "--search-stop-after",
+    type=click.IntRange(1, 8),
+    default=None,
+    help="with --search-lr: stop after N rungs (undecided cells: best so far, provisional)",
+)
 def study(
     preset: str | None,
     config_path: str | None,
@@ -42,13 +48,14 @@ def study(
     dry_run: bool,
     show_config: bool,
     search_lr: bool,
+    search_stop_after: int | None,
 ) -> None:
     """Run a study: variants x tasks x lengths x seeds; rerun the same command to resume."""
-    from gradtrace.study.expand import expand
     from gradtrace.study.loading import load_spec
     from gradtrace.study.presets import preset as get_preset
     from gradtrace.study.toml_out import dumps_toml
     from gradtrace.study.tune_spec import TuneSpec
+    from gradtrace.study.tuning import reported_runs
 
     if preset is not None and config_path is not None:
         raise InvalidValue("--config", config_path, "give either --preset or --config, not both")
@@ -57,14 +64,17 @@ def study(
     else:
         name = preset or "quick"
         spec, default_out, source = get_preset(name), name, f"preset {name}"
+    if search_stop_after is not None and not search_lr:
+        raise InvalidValue("--search-stop-after", search_stop_after, "only with --search-lr")
     if search_lr:
-        tune = spec.tune.model_copy(update={"chosen": None}) if spec.tune else TuneSpec()
+        tune = spec.tune or TuneSpec()
+        tune = TuneSpec(**{**tune.model_dump(), "chosen": None, "stop_after": search_stop_after})
         spec = spec.model_copy(update={"tune": tune})
     if show_config:
         click.echo(dumps_toml(spec), nl=False)
         return
     out_dir = Path(out) if out else Path("runs") / default_out
-    runs = expand(spec)
+    runs = reported_runs(spec)  # committed learning rates checked before anything runs
     if dry_run:
         from gradtrace.study.runspec import validate_runs
 
@@ -157,13 +167,22 @@ def _print_plan(spec: StudySpec, runs: list[RunConfig], out_dir: Path, workers: 
     variants = list(dict.fromkeys(r.variant for r in runs))
     tasks = {r.task: sorted({x.seq_len for x in runs if x.task == r.task}) for r in runs}
     slots = workers or default_workers()
-    bound = sum(r.config["train"]["max_seconds"] for r in runs) / slots
+    from gradtrace.study.tuning import search_size
+
     click.echo(f"study {spec.name}: {len(runs)} runs ({done} already finished in {out_dir})")
     click.echo(f"  variants ({len(variants)}): " + ", ".join(variants))
     for task, lengths in tasks.items():
         click.echo(f"  task {task}: T = " + ", ".join(map(str, lengths)))
     click.echo(f"  seeds: {', '.join(map(str, spec.seeds))}")
     click.echo(
-        f"  budget per run: {spec.budget.max_steps} steps or {spec.budget.max_seconds:g} s; "
-        f"at most {bound / 60:.0f} min on {slots} workers (solved runs stop early)"
+        f"  budget per run: {spec.budget.max_steps} steps (solved runs stop early); clock "
+        f"cap {spec.budget.max_seconds:g} s (a run it stops is out of time); {slots} workers"
     )
+    if spec.tune is not None:
+        if spec.tune.chosen:
+            click.echo(f"  learning rates: committed ({spec.tune.chosen}, docs/protocol.md)")
+        else:
+            click.echo(
+                f"  learning rates: searched per cell, at most {search_size(runs, spec.tune)} "
+                "tuning runs (successive halving, docs/protocol.md)"
+            )

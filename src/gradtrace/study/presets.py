@@ -181,7 +181,38 @@ FULL: dict[str, Any] = {
     "budget": {"max_steps": 20000, "max_seconds": 7200.0},
 }
 
-PRESETS: dict[str, dict[str, Any]] = {"quick": QUICK, "standard": STANDARD, "full": FULL}
+LONG: dict[str, Any] = {
+    **QUICK,
+    "name": "long",
+    "description": (
+        "LSTM over 1000 steps: adding and copy at T = 1000 with torch's and chrono "
+        "initialization (Tallec & Ollivier 2018), 20000 steps (see docs/protocol.md for the "
+        "measured CPU time)."
+    ),
+    "tasks": ["adding", {"name": "copy", "seq_lens": [1020]}],
+    "seq_lens": [1000],
+    "model": {"hidden_size": 128},
+    "budget": {"max_steps": 20000, "max_seconds": 86400.0},
+    "tune": {},
+    "reference": "LSTM",
+    "variant": [
+        {"name": "LSTM", "technique": "LSTM", "cell": "lstm"},
+        {
+            "name": "LSTM (chrono)",
+            "technique": "chrono initialization",
+            "cell": "lstm",
+            "init": "chrono",
+            "init_scale": 1000.0,
+        },
+    ],
+}
+
+PRESETS: dict[str, dict[str, Any]] = {
+    "quick": QUICK,
+    "standard": STANDARD,
+    "full": FULL,
+    "long": LONG,
+}
 
 
 def preset(name: str) -> StudySpec:

@@ -119,7 +119,7 @@ def run_study(
             finally:
                 tuning.stop()
             store.set_meta("tuned_lrs", lrs)
-            write_chosen(out / CHOSEN_FILE, spec, lrs)
+            write_chosen(out / CHOSEN_FILE, spec, lrs, log)
             store.set_meta("tuning_log", log)
             runs = apply_lrs(runs, lrs, source=spec.name)
         store.plan(runs)

@@ -30,6 +30,9 @@ class TuneSpec(BaseModel):
     eta: int = Field(default=3, ge=2, le=10)
     rungs: int = Field(default=3, ge=1, le=8)
     chosen: str | None = Field(default=None, min_length=1, max_length=80)
+    # stop after this many rungs (a machine too busy to finish): cells still undecided take
+    # the best rate so far, marked provisional; the rung budgets stay those of ``rungs``
+    stop_after: int | None = Field(default=None, ge=1, le=8)
 
     @field_validator("grid")
     @classmethod

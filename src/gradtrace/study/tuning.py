@@ -103,7 +103,7 @@ def search(
         for cell in list(alive):
             found = {lr: rows.get(planned[(cell, lr)].key) for lr in alive[cell]}
             ranked = rank(found)
-            last = rung == tune.rungs - 1
+            last = rung == tune.rungs - 1 or rung + 1 == tune.stop_after
             decided = last or score(found[ranked[0]])[0] == 0
             keep = ranked[:1] if decided else ranked[: math.ceil(len(ranked) / tune.eta)]
             log.append(
@@ -113,6 +113,9 @@ def search(
                     "steps": budget[cell],
                     "scores": {f"{lr:g}": list(score(found[lr])) for lr in ranked},
                     "kept": keep,
+                    "provisional": decided
+                    and rung < tune.rungs - 1
+                    and score(found[ranked[0]])[0] != 0,
                 }
             )
             if decided:
@@ -188,17 +191,28 @@ def search_size(runs: list[RunConfig], tune: TuneSpec) -> int:
     return total
 
 
-def write_chosen(path: Any, spec: Any, lrs: dict[str, float]) -> None:
-    """Write chosen rates in the committed format (copy to gradtrace/data/tuned/<name>.json)."""
+def write_chosen(
+    path: Any, spec: Any, lrs: dict[str, float], log: list[dict[str, Any]] | None = None
+) -> None:
+    """Write chosen rates in the committed format (copy to gradtrace/data/tuned/<name>.json).
+
+    Cells a search stopped early (``tune.stop_after``) left undecided are listed as
+    provisional and the file says it is not complete.
+    """
     import json
     import time
     from pathlib import Path
 
+    stop = spec.tune.stop_after if spec.tune else None
+    provisional = {e["cell"] for e in log or [] if e.get("provisional")}
     data = {
         "study": spec.name,
         "created": time.strftime("%Y-%m-%d"),
         "protocol": spec.tune.model_dump(mode="json") if spec.tune else None,
-        "command": f"gradtrace study --preset {spec.name} --search-lr --out runs/tune-{spec.name}",
+        "command": f"gradtrace study --preset {spec.name} --search-lr --out runs/tune-{spec.name}"
+        + (f" --search-stop-after {spec.tune.stop_after}" if stop else ""),
+        "complete": not provisional,
+        "provisional": sorted(provisional),
         "lrs": lrs,
     }
     Path(path).write_text(json.dumps(data, indent=1, sort_keys=True) + "\n")
