@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from gradtrace.study.tables import StudyTable
@@ -26,10 +27,10 @@ def render_tables(tables: list[StudyTable], console: Console) -> None:
             wraps = column in WRAPPING
             view.add_column(column, no_wrap=not wraps, overflow="fold" if wraps else "ellipsis")
         for row in table.rows:
-            view.add_row(*row)
+            view.add_row(*(escape(str(cell)) for cell in row))  # "[0.34-1.00]" is not markup
         console.print(view)
         for note in table.notes:
-            console.print(f"[dim]{note}[/dim]")
+            console.print(f"[dim]{escape(note)}[/dim]")
         console.print()
 
 

@@ -263,7 +263,7 @@ def published_table(ctx: _Context) -> StudyTable:
     marks = {True: "agrees", False: "differs", None: "undecided"}
     rows = [
         [
-            f["citation"].split(",")[0],
+            _short_citation(f["citation"]),
             f["task"],
             str(f["seq_len"]),
             f["variant"],
@@ -281,6 +281,12 @@ def published_table(ctx: _Context) -> StudyTable:
     ]
     columns = ["source", "task", "T", "variant", "published", "this study", "", "likely reason"]
     return StudyTable("published", "Published results side by side", columns, rows, notes, found)
+
+
+def _short_citation(citation: str) -> str:
+    """ "Le, Jaitly & Hinton (2015), A Simple Way ..." -> "Le, Jaitly & Hinton (2015)"."""
+    head, paren, _ = citation.partition(")")
+    return head + paren if paren else citation
 
 
 def _lr_note(ctx: _Context) -> str:
