@@ -7,7 +7,7 @@ PIP := $(BIN)/python -m pip install --quiet --disable-pip-version-check -c const
 OUT ?= runs/quick
 PYTEST_ARGS ?=
 
-.PHONY: demo test lint format bench clean
+.PHONY: demo tune test lint format bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -22,6 +22,11 @@ $(VENV)/.full: $(BIN)/python pyproject.toml constraints.txt
 
 demo: $(VENV)/.core
 	$(BIN)/gradtrace study --preset quick --out $(OUT)
+
+# regenerate the quick preset's committed learning rates (docs/protocol.md; ~20 min, 2 cores)
+tune: $(VENV)/.core
+	$(BIN)/gradtrace study --preset quick --search-lr --out runs/tune-quick
+	cp runs/tune-quick/tuned_lrs.json src/gradtrace/data/tuned/quick.json
 
 test: $(VENV)/.full
 	bash scripts/ensure_chromium.sh

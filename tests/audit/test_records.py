@@ -81,5 +81,14 @@ def test_budget_overrides_change_only_the_named_settings():
     settings = TINY.study_settings()
     assert settings["model"]["hidden_size"] == 8
     assert settings["budget"]["max_steps"] == 40
-    assert settings["train"]["lr"] == BUDGETS["quick"].study_settings()["train"]["lr"]
+    assert settings["train"]["clip"] == BUDGETS["quick"].study_settings()["train"]["clip"]
+    assert settings["tune"] == BUDGETS["quick"].study_settings()["tune"]
     assert set(VERDICTS) >= {"confirmed", "refuted", "nuanced"}
+
+
+def test_runs_stopped_by_the_clock_count_neither_solved_nor_unsolved():
+    from gradtrace.audit.context import solved_share
+
+    runs = [{"status": "solved"}, {"status": "unsolved"}, {"status": "out_of_time"}]
+    assert solved_share(runs) == 0.5
+    assert solved_share([{"status": "out_of_time"}]) is None

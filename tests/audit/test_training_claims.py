@@ -157,10 +157,10 @@ def test_training_claims_need_a_folder_for_their_runs():
 
 def test_quick_audit_runs_have_the_keys_of_the_quick_study_runs():
     from gradtrace.audit.budget import BUDGETS
-    from gradtrace.study.expand import expand
     from gradtrace.study.presets import preset
+    from gradtrace.study.tuning import reported_runs
 
-    study = {r.key: r for r in expand(preset("quick"))}
+    study = {r.key: r for r in reported_runs(preset("quick"))}  # with the tuned rates
     requests = [r for cid in TRAINING for r in CLAIMS[cid].requests(BUDGETS["quick"])]
     audit = run_configs(BUDGETS["quick"], requests)
     shared = [r for r in audit if r.key in study]

@@ -51,11 +51,20 @@ def test_unsolved_runs_that_learned_something_report_their_metric():
     assert limitation(cells) == "unsolved from T=50 (mse 0.04 at T=50)"
 
 
-def test_runs_stopped_by_the_clock_say_the_time_budget_ran_out():
-    cells = cells_of(row(10, "solved"), row(50, "unsolved", metric=0.16, steps=40))
-    assert limitation(cells) == "stays at baseline from T=50 (time budget ran out)"
-    cells = cells_of(row(10, "solved"), row(50, "unsolved", metric=0.04, steps=40))
-    assert limitation(cells) == "unsolved from T=50 (mse 0.04 at T=50; time budget ran out)"
+def test_runs_stopped_by_the_clock_are_out_of_time_never_unsolved():
+    cells = cells_of(row(10, "solved"), row(50, "out_of_time", metric=0.16, steps=40))
+    assert cells[1].outcome == "out_of_time"
+    assert limitation(cells) == "out of time (clock cap) at T=50"
+    assert matrix_text(cells[1]) == "⏱ out of time"
+    # one clock-stopped seed of three could still have made a majority: undecided
+    (undecided,) = cells_of(
+        row(50, "solved"), row(50, "out_of_time", seed=1), row(50, "unsolved", seed=2)
+    )
+    assert undecided.outcome == "out_of_time"
+    (decided,) = cells_of(
+        row(50, "unsolved"), row(50, "out_of_time", seed=1), row(50, "unsolved", seed=2)
+    )
+    assert decided.outcome == "unsolved"
 
 
 def test_divergence_and_failures_are_named_with_their_lengths_and_error_type():
@@ -77,7 +86,7 @@ def test_cells_not_run_yet_are_pending():
 
 def test_matrix_marks_with_seed_counts_and_pending_runs():
     (solved,) = cells_of(row(10, "solved", steps=300), row(10, "solved", seed=1, steps=500))
-    assert matrix_text(solved) == "✓ 400 (2/2)"
+    assert matrix_text(solved) == "✓ 400 (300-500) 2/2 [0.34-1.00]"
     (partial,) = cells_of(row(10, "solved", steps=300), row(10, "pending", seed=1))
     assert matrix_text(partial) == "✓ 300 …"
     (single,) = cells_of(row(10, "unsolved", metric=0.1666))
@@ -91,3 +100,23 @@ def test_cost_ratios_are_medians_over_matching_runs():
     ref = [row(10, "solved", time_per_step_s=1.0), row(20, "solved", time_per_step_s=3.0)]
     assert ratio(mine, ref, "time_per_step_s") == 2.5
     assert ratio(mine, [], "time_per_step_s") is None
+
+
+def test_wilson_intervals_match_the_closed_form():
+    from math import sqrt
+
+    from gradtrace.study.outcomes import Z_95, wilson_interval
+
+    for k, n in [(0, 1), (1, 1), (2, 3), (3, 3), (5, 10), (0, 5)]:
+        p, z = k / n, Z_95
+        centre = (p + z * z / (2 * n)) / (1 + z * z / n)
+        half = z / (1 + z * z / n) * sqrt(p * (1 - p) / n + z * z / (4 * n * n))
+        low, high = wilson_interval(k, n)
+        assert abs(low - max(0.0, centre - half)) < 1e-12
+        assert abs(high - min(1.0, centre + half)) < 1e-12
+    # known values (Newcombe 1998, Table I): 0/10 -> [0, 0.2775]; 5/10 -> [0.2366, 0.7634]
+    assert abs(wilson_interval(0, 10)[1] - 0.2775) < 5e-5
+    assert all(
+        abs(a - b) < 5e-5 for a, b in zip(wilson_interval(5, 10), (0.2366, 0.7634), strict=True)
+    )
+    assert wilson_interval(0, 0) == (0.0, 1.0)

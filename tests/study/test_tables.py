@@ -86,17 +86,19 @@ def test_the_technique_table_derives_reach_cost_and_limitation(tables):
         "technique",
         "variant",
         "longest T solved",
+        "learning rate",
         "time/step vs tanh RNN",
         "memory vs tanh RNN",
         "limitation observed",
     ]
     assert table.rows == [
-        ["baseline", "tanh RNN", "10", "1.00x", "1.00x", "stays at baseline from T=50"],
-        ["ReLU activation", "ReLU RNN", "10", "1.00x", "1.00x", "diverged at T=50, 100"],
+        ["baseline", "tanh RNN", "10", "1e-3", "1.00x", "1.00x", "stays at baseline from T=50"],
+        ["ReLU activation", "ReLU RNN", "10", "1e-3", "1.00x", "1.00x", "diverged at T=50, 100"],
         [
             "LSTM",
             "LSTM",
             "100 (all)",
+            "1e-3",
             "4.00x",
             "8.00x",
             "solved all T tested (up to 100); 4.0x time per step; 8.0x memory",
@@ -105,6 +107,7 @@ def test_the_technique_table_derives_reach_cost_and_limitation(tables):
             "GRU",
             "GRU",
             "50",
+            "1e-3",
             "3.00x",
             "4.00x",
             "unsolved from T=100 (mse 0.05 at T=100); 3.0x time per step; 4.0x memory",
@@ -126,15 +129,25 @@ def test_the_rnn_lstm_gru_table_counts_and_measures(tables):
     assert rows["longest T solved (adding)"] == ["10", "100 (all)", "50"]
 
 
+ALL, NONE = "2/2 [0.34-1.00]", "0/2 [0.00-0.66]"  # seeds solved, 95% Wilson interval
+
+
 def test_the_success_matrix_marks_every_cell(tables):
     _, by_name = tables
     table = by_name["success_matrix"]
     assert table.columns == ["task", "variant", "T=10", "T=50", "T=100", "T=200"]
     assert table.rows == [
-        ["adding", "tanh RNN", "✓ 250 (2/2)", "· 0.167 (0/2)", "· 0.167 (0/2)", "…"],
-        ["adding", "ReLU RNN", "✓ 100 (2/2)", "✗ diverged (0/2)", "✗ diverged (0/2)", "…"],
-        ["adding", "LSTM", "✓ 500 (2/2)", "✓ 900 (2/2)", "✓ 1600 (2/2)", "…"],
-        ["adding", "GRU", "✓ 300 (2/2)", "✓ 600 (2/2)", "· 0.05 (1/2)", "…"],
+        ["adding", "tanh RNN", f"✓ 250 (200-300) {ALL}", f"· 0.167 {NONE}", f"· 0.167 {NONE}", "…"],
+        ["adding", "ReLU RNN", f"✓ 100 {ALL}", f"✗ diverged {NONE}", f"✗ diverged {NONE}", "…"],
+        [
+            "adding",
+            "LSTM",
+            f"✓ 500 (400-600) {ALL}",
+            f"✓ 900 (800-1000) {ALL}",
+            f"✓ 1600 (1500-1700) {ALL}",
+            "…",
+        ],
+        ["adding", "GRU", f"✓ 300 {ALL}", f"✓ 600 (500-700) {ALL}", "· 0.05 1/2 [0.09-0.91]", "…"],
     ]
     gru_100 = next(r for r in table.records if r["variant"] == "GRU" and r["seq_len"] == 100)
     assert (gru_100["solved"], gru_100["unsolved"], gru_100["outcome"]) == (1, 1, "unsolved")
@@ -146,7 +159,7 @@ def test_tables_are_written_as_csv_and_json(tables):
     paths = write_tables(list(by_name.values()), out)
     assert sorted(p.name for p in paths) == sorted(
         f"{n}.{ext}"
-        for n in ("technique", "rnn_lstm_gru", "success_matrix")
+        for n in ("technique", "rnn_lstm_gru", "success_matrix", "published")
         for ext in ("csv", "json")
     )
     with (out / "tables" / "success_matrix.csv").open(encoding="utf-8") as handle:

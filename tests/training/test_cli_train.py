@@ -54,3 +54,19 @@ def test_bad_input_prints_one_line_naming_the_option_and_exits_2(args, message, 
     assert code == 2
     assert captured.err.startswith(message), captured.err
     assert captured.err.count("\n") == 1 and captured.out == ""
+
+
+def test_the_vanishing_regularizer_and_the_shared_defaults_reach_the_run(capsys):
+    from gradtrace import defaults
+
+    args = [*_QUICK[2:], "--cell", "rnn", "--vanishing-reg", "0.5", "--json"]  # a tanh RNN
+    code, captured = _run(args, capsys)
+    assert code == 0
+    data = json.loads(captured.out)
+    assert data["train_spec"]["vanishing_reg"] == 0.5
+    assert data["train_spec"]["lr"] == defaults.LR
+    assert data["train_spec"]["batch_size"] == defaults.BATCH_SIZE
+    code, captured = _run([*_QUICK, "--json"], capsys)
+    assert json.loads(captured.out)["model_spec"]["forget_bias"] == defaults.LSTM_FORGET_BIAS
+    code, captured = _run([*_QUICK, "--vanishing-reg", "1"], capsys)
+    assert code == 2 and captured.err.startswith("error: --vanishing-reg: 1.0 is not allowed")

@@ -91,10 +91,10 @@ def test_norm_clipping_is_recorded_before_and_after_with_its_rate():
     assert unclipped.clip_rate == 0 and unclipped.grad_norm_pre == unclipped.grad_norm_post
 
 
-def test_a_time_budget_ends_the_run_as_unsolved():
+def test_a_run_stopped_by_the_clock_is_out_of_time_not_unsolved():
     spec = TrainSpec(max_steps=10**6, max_seconds=0.5, profiles=False)
     record = train(ModelSpec(hidden_size=8), _adding(100), spec)
-    assert record.status == "unsolved" and 0 < record.steps < 10**6
+    assert record.status == "out_of_time" and 0 < record.steps < 10**6
     assert len(record.loss_curve) <= 200
 
 

@@ -55,7 +55,11 @@ def outcome_of(row: dict[str, Any]) -> dict[str, Any]:
 
 
 def solved_share(outcomes: list[dict[str, Any]]) -> float | None:
-    """Fraction of runs solved (None without runs)."""
-    if not outcomes:
+    """Fraction of the decided runs solved (None without any).
+
+    Runs the clock stopped ("out_of_time") are undecided: they count neither way.
+    """
+    decided = [o for o in outcomes if o["status"] != "out_of_time"]
+    if not decided:
         return None
-    return sum(o["status"] == "solved" for o in outcomes) / len(outcomes)
+    return sum(o["status"] == "solved" for o in decided) / len(decided)

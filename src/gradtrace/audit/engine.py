@@ -22,7 +22,8 @@ from gradtrace.study.lock import study_lock
 from gradtrace.study.store import STORE_NAME, Store, open_store
 from gradtrace.study.worker import DEFAULT_RUN_FN, run_one
 
-REUSABLE = ("solved", "unsolved", "diverged")  # a failed run is tried again
+# a failed run, or one the clock stopped ("out_of_time"), is tried again
+REUSABLE = ("solved", "unsolved", "diverged")
 
 
 def variant_table() -> dict[str, dict[str, Any]]:
@@ -37,8 +38,16 @@ def variant_table() -> dict[str, dict[str, Any]]:
 
 
 def run_configs(budget: Budget, requests: Iterable[RunRequest]) -> list[RunConfig]:
-    """The study runs behind ``requests`` at ``budget`` (deduplicated, keys as in the preset)."""
+    """The study runs behind ``requests`` at ``budget`` (deduplicated, keys as in the preset).
+
+    Where the preset uses committed tuned learning rates (quick), each run takes its cell's
+    rate, so the audit trains exactly the study's runs; other cells keep the default rate.
+    """
+    from gradtrace.study.tuning import apply_lrs, load_chosen, lr_key
+
     settings = budget.study_settings()
+    chosen = (settings.get("tune") or {}).get("chosen")
+    lrs = load_chosen(chosen) if chosen else {}
     variants = variant_table()
     found: dict[str, RunConfig] = {}
     for request in requests:
@@ -52,6 +61,8 @@ def run_configs(budget: Budget, requests: Iterable[RunRequest]) -> list[RunConfi
             "variant": [variants[request.variant]],
         }
         for run in expand(spec_from_dict(study, source=f"audit budget {budget.name}")):
+            if lr_key(run.variant, run.task, run.seq_len) in lrs:
+                (run,) = apply_lrs([run], lrs, source=str(chosen))
             found.setdefault(run.key, run)
     return list(found.values())
 

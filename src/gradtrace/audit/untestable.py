@@ -61,17 +61,6 @@ history_and_citations = untestable_claim(
     reason="dates and attributions are bibliographic, not measurable",
 )
 
-stuck_in_local_minima = untestable_claim(
-    id="stuck-in-local-minima",
-    seeds=("001",),
-    text="Small gradients can leave the optimizer stuck in local minima.",
-    method="none that can tell a local minimum from a plateau at this scale",
-    doc="Plateaus are measurable; certifying a local minimum is not.",
-    reason="certifying a local minimum needs the loss surface's curvature at the end of "
-    "training; the training claims show plateaus at the input-blind baseline "
-    "(rnn-length-sensitivity), which are not necessarily minima",
-)
-
 gru_smaller_datasets = untestable_claim(
     id="gru-smaller-datasets",
     seeds=("003",),

@@ -10,6 +10,7 @@ from rich.console import Console, Group
 from rich.table import Table
 from rich.text import Text
 
+from gradtrace import defaults
 from gradtrace.bounds import LIBRARY
 from gradtrace.cli.choices import show_choices
 from gradtrace.cli.types import max_memory_option, path
@@ -51,10 +52,10 @@ CELL_CHOICES = [
 
 
 def _forget_bias(raw: str, cell: str, init: str) -> float | None:
-    """--forget-bias: auto (1.0 for LSTM, unset otherwise), none (torch's default) or a number."""
+    """--forget-bias: auto (gradtrace.defaults), none (torch's default) or a number."""
     text = raw.strip().lower()
     if text == "auto":
-        return 1.0 if cell == "lstm" and init != "chrono" else None
+        return defaults.forget_bias_for(cell, None, init)
     if text in ("none", "default"):
         return None
     try:
@@ -106,7 +107,9 @@ def _probe_specs(options: dict, specs: tuple[str, ...]):
     for text in specs:
         model, label = parse_spec(text, base, name="SPEC", seq_len=options["seq_len"])
         if auto:  # an LSTM the SPEC leaves unbiased gets forget bias 1, and says so
-            biased, _ = parse_spec(text, base, seq_len=options["seq_len"], lstm_forget_bias=1.0)
+            biased, _ = parse_spec(
+                text, base, seq_len=options["seq_len"], lstm_forget_bias=defaults.LSTM_FORGET_BIAS
+            )
             if biased != model:
                 model, label = biased, f"{label} (fb=1)"
         models.append((model, label))
@@ -321,7 +324,10 @@ def render_compare(results) -> Group:
 )
 @click.option("--seq-len", type=click.IntRange(2, LIBRARY.seq_len), default=100, show_default=True)
 @click.option(
-    "--batch-size", type=click.IntRange(1, LIBRARY.batch_size), default=32, show_default=True
+    "--batch-size",
+    type=click.IntRange(1, LIBRARY.batch_size),
+    default=defaults.BATCH_SIZE,
+    show_default=True,
 )
 @click.option("--seed", type=click.IntRange(0, 2**63 - 1), default=0, show_default=True)
 @click.option(

@@ -45,6 +45,17 @@ ADDRESS = re.compile(
 @click.option("--dry-run", is_flag=True, help="validate and show the plan; run nothing")
 @click.option("--show-config", is_flag=True, help="print the study as TOML and exit")
 @max_memory_option
+@click.option(
+    "--search-lr",
+    is_flag=True,
+    help="search the learning rates (docs/protocol.md) instead of using committed ones",
+)
+@click.option(
+    "--search-stop-after",
+    type=click.IntRange(1, 8),
+    default=None,
+    help="with --search-lr: stop after N rungs (undecided cells: best so far, provisional)",
+)
 def study(
     preset: str | None,
     config_path: str | None,
@@ -56,12 +67,15 @@ def study(
     dry_run: bool,
     show_config: bool,
     max_memory: int | None,
+    search_lr: bool,
+    search_stop_after: int | None,
 ) -> None:
     """Run a study: variants x tasks x lengths x seeds; rerun the same command to resume."""
-    from gradtrace.study.expand import expand
     from gradtrace.study.loading import load_spec
     from gradtrace.study.presets import preset as get_preset
     from gradtrace.study.toml_out import dumps_toml
+    from gradtrace.study.tune_spec import TuneSpec
+    from gradtrace.study.tuning import reported_runs
 
     if address is not None and not ADDRESS.fullmatch(address):
         raise InvalidValue(
@@ -74,11 +88,17 @@ def study(
     else:
         name = "quick" if preset is None else preset
         spec, default_out, source = get_preset(name), name, f"preset {name}"
+    if search_stop_after is not None and not search_lr:
+        raise InvalidValue("--search-stop-after", search_stop_after, "only with --search-lr")
+    if search_lr:
+        tune = spec.tune or TuneSpec()
+        tune = TuneSpec(**{**tune.model_dump(), "chosen": None, "stop_after": search_stop_after})
+        spec = spec.model_copy(update={"tune": tune})
     if show_config:
         click.echo(dumps_toml(spec), nl=False)
         return
     out_dir = Path(out) if out else Path("runs") / default_out
-    runs = expand(spec)
+    runs = reported_runs(spec)  # committed learning rates checked before anything runs
     from gradtrace.resources import check_memory, study_estimate
     from gradtrace.study.environment import default_workers
 
@@ -108,6 +128,7 @@ def _run(
 
     err = Console(stderr=True)
     progress = RichProgress(console=err, title=spec.name)
+    tune_progress = RichProgress(console=err, title=f"{spec.name}: lr search (upper bound)")
     try:
         summary = run_study(
             spec,
@@ -117,6 +138,7 @@ def _run(
             address=address,
             retry_failed=retry_failed,
             progress=progress,
+            tune_progress=tune_progress,
             source=source,
         )
     except KeyboardInterrupt:
@@ -184,7 +206,8 @@ def _print_plan(spec: StudySpec, runs: list[RunConfig], out_dir: Path, workers: 
         lengths_of.setdefault(r.task, set()).add(r.seq_len)
     tasks = {task: sorted(lengths) for task, lengths in lengths_of.items()}
     slots = workers or default_workers()
-    bound = sum(r.config["train"]["max_seconds"] for r in runs) / slots
+    from gradtrace.study.tuning import search_size
+
     click.echo(f"study {spec.name}: {len(runs)} runs ({done} already finished in {out_dir})")
     shown = ", ".join(variants[:MAX_VARIANTS_SHOWN])
     if len(variants) > MAX_VARIANTS_SHOWN:
@@ -194,9 +217,17 @@ def _print_plan(spec: StudySpec, runs: list[RunConfig], out_dir: Path, workers: 
         click.echo(f"  task {task}: T = " + ", ".join(map(str, lengths)))
     click.echo(f"  seeds: {', '.join(map(str, spec.seeds))}")
     click.echo(
-        f"  budget per run: {spec.budget.max_steps} steps or {spec.budget.max_seconds:g} s; "
-        f"at most {bound / 60:.0f} min on {slots} workers (solved runs stop early)"
+        f"  budget per run: {spec.budget.max_steps} steps (solved runs stop early); clock "
+        f"cap {spec.budget.max_seconds:g} s (a run it stops is out of time); {slots} workers"
     )
+    if spec.tune is not None:
+        if spec.tune.chosen:
+            click.echo(f"  learning rates: committed ({spec.tune.chosen}, docs/protocol.md)")
+        else:
+            click.echo(
+                f"  learning rates: searched per cell, at most {search_size(runs, spec.tune)} "
+                "tuning runs (successive halving, docs/protocol.md)"
+            )
 
 
 show_choices(study)  # text options list their choices in --help

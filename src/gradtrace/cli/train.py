@@ -8,6 +8,7 @@ from typing import Any
 
 import click
 
+from gradtrace import defaults
 from gradtrace.cli.choices import show_choices
 from gradtrace.cli.types import max_memory_option, path
 from gradtrace.errors import InvalidValue
@@ -37,6 +38,7 @@ _OPTION_OF: dict[str, str] = {
     "clip": "--clip",
     "clip_value": "--clip-value",
     "tbptt": "--tbptt",
+    "vanishing_reg": "--vanishing-reg",
     "max_steps": "--max-steps",
     "max_seconds": "--max-seconds",
     "eval_every": "--eval-every",
@@ -59,7 +61,12 @@ _OPTION_OF: dict[str, str] = {
 @click.option("--layers", type=int, default=1, show_default=True, help="stacked layers")
 @click.option("--init", default="default", show_default=True, help="initializer name")
 @click.option("--init-scale", type=float, default=None, help="rho / std / t_max of the init")
-@click.option("--forget-bias", type=float, default=None, help="LSTM/GRU gate bias after init")
+@click.option(
+    "--forget-bias",
+    type=float,
+    default=None,
+    help=f"LSTM/GRU gate bias after init  [LSTM: {defaults.LSTM_FORGET_BIAS:g}, else torch's]",
+)
 @click.option("--readout", default="last", show_default=True, help="last | attention")
 @click.option("--residual", is_flag=True, help="residual connections between layers")
 @click.option("--layer-norm", is_flag=True, help="layer-normalised cells")
@@ -71,16 +78,28 @@ _OPTION_OF: dict[str, str] = {
 @click.option("--recall", type=int, default=None, help="copy: symbols to recall [10]")
 @click.option("--alphabet", type=int, default=None, help="copy: alphabet size [8]")
 @click.option("--optimizer", default="adam", show_default=True, help="adam | rmsprop | sgd")
-@click.option("--lr", type=float, default=1e-3, show_default=True, help="learning rate")
+@click.option("--lr", type=float, default=defaults.LR, show_default=True, help="learning rate")
 @click.option("--momentum", type=float, default=0.0, show_default=True, help="sgd/rmsprop")
-@click.option("--batch-size", type=int, default=64, show_default=True)
+@click.option("--batch-size", type=int, default=defaults.BATCH_SIZE, show_default=True)
 @click.option("--clip", default="none", show_default=True, help="none | norm | value")
 @click.option("--clip-value", type=float, default=1.0, show_default=True, help="threshold")
 @click.option("--tbptt", type=int, default=None, help="truncate backprop to this many steps")
+@click.option(
+    "--vanishing-reg",
+    type=float,
+    default=0.0,
+    show_default=True,
+    help="weight of Pascanu et al. (2013)'s vanishing-gradient regularizer (simple RNNs)",
+)
 @click.option("--max-steps", type=int, default=1000, show_default=True)
-@click.option("--max-seconds", type=float, default=None, help="wall-clock budget")
+@click.option(
+    "--max-seconds",
+    type=float,
+    default=None,
+    help='wall-clock safety cap; a run it stops is "out_of_time"',
+)
 @click.option("--eval-every", type=int, default=50, show_default=True)
-@click.option("--eval-batch-size", type=int, default=512, show_default=True)
+@click.option("--eval-batch-size", type=int, default=defaults.EVAL_BATCH_SIZE, show_default=True)
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--profiles/--no-profiles", default=True, show_default=True)
 @click.option("--threads", type=int, default=None, help="torch threads (default: torch's own)")
@@ -123,7 +142,8 @@ def _specs(options: dict[str, Any]):
         model = ModelSpec(
             cell=o["cell"], activation=o["activation"], hidden_size=o["hidden"],
             num_layers=o["layers"], init=o["init"], init_scale=o["init_scale"],
-            forget_bias=o["forget_bias"], readout=o["readout"], residual=o["residual"],
+            forget_bias=defaults.forget_bias_for(o["cell"], o["forget_bias"], o["init"]),
+            readout=o["readout"], residual=o["residual"],
             layer_norm=o["layer_norm"], dropout=o["dropout"], backend=o["backend"],
         )  # fmt: skip
         task_options = {k: o[k] for k in ("seq_len", "symbols", "recall", "alphabet")}
@@ -131,7 +151,8 @@ def _specs(options: dict[str, Any]):
         spec = TrainSpec(
             optimizer=o["optimizer"], lr=o["lr"], momentum=o["momentum"],
             batch_size=o["batch_size"], clip=o["clip"], clip_value=o["clip_value"],
-            tbptt=o["tbptt"], max_steps=o["max_steps"], max_seconds=o["max_seconds"],
+            tbptt=o["tbptt"], vanishing_reg=o["vanishing_reg"],
+            max_steps=o["max_steps"], max_seconds=o["max_seconds"],
             eval_every=o["eval_every"], eval_batch_size=o["eval_batch_size"], seed=o["seed"],
             profiles=o["profiles"], threads=o["threads"], device=o["device"],
         )  # fmt: skip

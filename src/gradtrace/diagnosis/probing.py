@@ -25,7 +25,7 @@ import numpy as np
 import torch
 from pydantic import ConfigDict, Field, ValidationError
 
-from gradtrace import display
+from gradtrace import defaults, display
 from gradtrace.bounds import LIBRARY, Bounds
 from gradtrace.diagnosis.advice import num
 from gradtrace.diagnosis.diagnosing import Diagnosis, diagnose, jsonable
@@ -47,7 +47,7 @@ class ProbeSpec(StrictModel):
 
     model: ModelSpec = Field(default_factory=ModelSpec)
     seq_len: int = Field(100, ge=2, le=LIBRARY.seq_len)
-    batch_size: int = Field(32, ge=1, le=LIBRARY.batch_size)
+    batch_size: int = Field(defaults.BATCH_SIZE, ge=1, le=LIBRARY.batch_size)
     seed: int = Field(0, ge=0, lt=2**63)
     dtype: Literal["float32", "float64", "auto"] = "float64"
     task: str | None = None

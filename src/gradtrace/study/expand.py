@@ -9,6 +9,7 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
+from gradtrace.defaults import forget_bias_for
 from gradtrace.study.spec import MAX_RUNS, FieldError, Grid, StudySpec, Variant
 
 MODEL_KEYS = (
@@ -23,7 +24,7 @@ MODEL_KEYS = (
     "layer_norm",
     "readout",
 )
-TRAIN_OVERRIDES = ("clip", "clip_value", "tbptt", "lr", "optimizer")
+TRAIN_OVERRIDES = ("clip", "clip_value", "tbptt", "lr", "optimizer", "vanishing_reg")
 GRID_AXES = (
     "cell",
     "activation",
@@ -126,10 +127,12 @@ def _show(value: Any) -> str:
 
 def _resolved_model(spec: StudySpec, variant: Variant) -> dict[str, Any]:
     defaults = spec.model.model_dump()
-    return {
+    model = {
         k: (getattr(variant, k) if getattr(variant, k) is not None else defaults[k])
         for k in MODEL_KEYS
     }
+    model["forget_bias"] = forget_bias_for(model["cell"], model["forget_bias"], model["init"])
+    return model
 
 
 def _train_overrides(spec: StudySpec, variant: Variant) -> dict[str, Any]:
@@ -167,6 +170,8 @@ def expand(spec: StudySpec) -> list[RunConfig]:
                 **_train_overrides(spec, variant),
                 **spec.budget.model_dump(),
             }
+            if not train["vanishing_reg"]:
+                del train["vanishing_reg"]  # off: the run keys of studies without it stay
             for seq_len in task.seq_lens or spec.seq_lens:
                 for seed in spec.seeds:
                     config = {

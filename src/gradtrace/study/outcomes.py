@@ -2,12 +2,28 @@
 
 from __future__ import annotations
 
+import math
 import statistics
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
 NEAR_BASELINE = 0.2  # less than 20% of the way from chance level to perfect
+Z_95 = 1.959963984540054  # the standard normal's 97.5% quantile
+
+
+def wilson_interval(k: int, n: int, *, z: float = Z_95) -> tuple[float, float]:
+    """The Wilson score interval (95% by default) for k successes in n trials.
+
+    (p + z^2/2n -+ z sqrt(p(1-p)/n + z^2/4n^2)) / (1 + z^2/n), with p = k/n; (0, 1) when n = 0.
+    """
+    if n <= 0:
+        return 0.0, 1.0
+    p = k / n
+    centre = p + z * z / (2 * n)
+    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n))
+    scale = 1 + z * z / n
+    return max(0.0, (centre - half) / scale), min(1.0, (centre + half) / scale)
 
 
 @dataclass
@@ -36,7 +52,11 @@ class Cell:
 
     @property
     def outcome(self) -> str:
-        """solved | diverged | failed | unsolved | pending: the cell's headline."""
+        """solved | out_of_time | diverged | failed | unsolved | pending: the cell's headline.
+
+        "out_of_time" when runs the clock stopped could still make a majority solved: the cell
+        is undecided, never counted as unsolved.
+        """
         if self.finished == 0:
             return "pending"
         if self.solved:
@@ -44,6 +64,9 @@ class Cell:
         for status in ("diverged", "failed"):
             if 2 * self.count(status) > self.finished:
                 return status
+        late = self.count("out_of_time")
+        if late and 2 * (self.count("solved") + late) > self.finished:
+            return "out_of_time"
         if self.count("unsolved") == 0 and self.count("diverged") >= self.count("failed"):
             return "diverged" if self.count("diverged") else "failed"
         return "unsolved"
@@ -58,13 +81,21 @@ class Cell:
         return statistics.median(values) if values else None
 
     @property
-    def out_of_time(self) -> bool:
-        """Whether every unsolved run stopped on its time budget before its step budget."""
-        unsolved = [r for r in self.rows if r["status"] == "unsolved"]
-        return bool(unsolved) and all(
-            isinstance(r.get("steps"), int) and r["steps"] < r["config"]["train"]["max_steps"]
-            for r in unsolved
-        )
+    def lrs(self) -> list[float]:
+        """The learning rates the cell's runs trained with (one when tuned per cell)."""
+        found = {(r.get("config") or {}).get("train", {}).get("lr") for r in self.rows}
+        return sorted(v for v in found if isinstance(v, int | float))
+
+    @property
+    def success_interval(self) -> tuple[float, float]:
+        """95% Wilson interval of the fraction of finished runs that solved the task."""
+        return wilson_interval(self.count("solved"), self.finished)
+
+    def steps_range(self) -> tuple[float, float] | None:
+        """(min, max) steps to solve over the solved runs; None when none solved."""
+        values = [r["steps_to_solve"] for r in self.rows if r["status"] == "solved"]
+        values = [v for v in values if isinstance(v, int | float)]
+        return (min(values), max(values)) if values else None
 
     @property
     def near_baseline(self) -> bool:

@@ -9,8 +9,14 @@ from rich.progress import Progress, TextColumn
 
 from gradtrace.terminal import progress_columns
 
-OUTCOMES = ("solved", "unsolved", "failed", "diverged")
-_STYLE = {"solved": "green", "unsolved": "yellow", "diverged": "magenta", "failed": "red"}
+OUTCOMES = ("solved", "unsolved", "out_of_time", "failed", "diverged")
+_STYLE = {
+    "solved": "green",
+    "unsolved": "yellow",
+    "out_of_time": "cyan",
+    "diverged": "magenta",
+    "failed": "red",
+}
 
 
 class StudyProgress(Protocol):

@@ -15,12 +15,20 @@ from typing import Any
 
 from gradtrace.errors import InvalidValue, check, check_choice
 from gradtrace.study.environment import default_workers, environment
-from gradtrace.study.expand import RunConfig, expand
+from gradtrace.study.expand import RunConfig
 from gradtrace.study.lock import study_lock
 from gradtrace.study.progress import NullProgress, StudyProgress
 from gradtrace.study.runspec import validate_runs
 from gradtrace.study.spec import StudySpec
 from gradtrace.study.store import FINISHED, Store, open_store
+from gradtrace.study.tuning import (
+    CHOSEN_FILE,
+    apply_lrs,
+    reported_runs,
+    search,
+    search_size,
+    write_chosen,
+)
 from gradtrace.study.worker import DEFAULT_RUN_FN, RunFn
 
 EXECUTORS = ("local", "ray")
@@ -59,6 +67,7 @@ def run_study(
     run_fn: str | RunFn = DEFAULT_RUN_FN,
     retry_failed: bool = False,
     progress: StudyProgress | None = None,
+    tune_progress: StudyProgress | None = None,
     source: str = "study",
     command: list[str] | None = None,
 ) -> StudySummary:
@@ -67,8 +76,11 @@ def run_study(
     Resumable: finished runs are skipped, runs that were started but never finished run
     again, each finished run is committed on its own. Only this process writes the store.
     Ctrl-C stops the workers, puts unfinished runs back to pending and re-raises
-    KeyboardInterrupt. ``run_fn`` ("module:function" or a picklable callable, config dict ->
-    record dict) replaces training, e.g. for tests.
+    KeyboardInterrupt. A spec with [tune] and no committed rates first searches each cell's
+    learning rate by successive halving (`gradtrace.study.tuning`, reported to
+    ``tune_progress``); its runs are stored too, so the search resumes as well. ``run_fn``
+    ("module:function" or a picklable callable, config dict -> record dict) replaces
+    training, e.g. for tests.
     """
     check_choice("--executor", executor, EXECUTORS)
     if workers is not None:
@@ -81,7 +93,7 @@ def run_study(
     if address is not None and executor != "ray":
         raise InvalidValue("--address", address, "only with --executor ray")
     _check_run_fn(run_fn)
-    runs = expand(spec)
+    runs = reported_runs(spec)  # committed learning rates are checked here, before any work
     if run_fn == DEFAULT_RUN_FN:
         validate_runs(runs, source=source)
     slots = workers or (None if executor == "ray" and address else default_workers())
@@ -90,6 +102,26 @@ def run_study(
     started = time.time()
     with study_lock(out), open_store(out) as store:
         store.release_stale()  # we hold the lock: nothing else is running these
+        if spec.tune is not None and spec.tune.chosen is None:
+
+            def execute(batch: list[RunConfig]) -> dict[str, dict[str, Any]]:
+                store.plan(batch)
+                keys = [r.key for r in batch]
+                todo = schedule(batch, set(store.todo(keys, retry_failed=retry_failed)))
+                if todo:
+                    _execute(store, todo, _executor(executor, slots, run_fn, address), tuning)
+                return {r["key"]: r for r in store.rows(keys)}
+
+            tuning = tune_progress or NullProgress()
+            tuning.start(total=search_size(runs, spec.tune), done=0, counts={})
+            try:
+                lrs, log = search(runs, spec.tune, execute)
+            finally:
+                tuning.stop()
+            store.set_meta("tuned_lrs", lrs)
+            write_chosen(out / CHOSEN_FILE, spec, lrs, log)
+            store.set_meta("tuning_log", log)
+            runs = apply_lrs(runs, lrs, source=spec.name)
         store.plan(runs)
         keys = [r.key for r in runs]
         todo = schedule(runs, set(store.todo(keys, retry_failed=retry_failed)))

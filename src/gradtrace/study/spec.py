@@ -6,9 +6,11 @@ from typing import Any, Literal
 
 from pydantic import ConfigDict, Field, field_validator, model_validator
 
+from gradtrace import defaults
 from gradtrace.bounds import LIBRARY
 from gradtrace.errors import InvalidValue
 from gradtrace.strict import StrictModel
+from gradtrace.study.tune_spec import TuneSpec
 
 Cell = Literal[
     "rnn", "lstm", "gru", "indrnn", "exprnn", "lru", "mingru", "minlstm", "selective_ssm"
@@ -105,23 +107,25 @@ class TrainSettings(StrictModel):
     model_config = _FROZEN
 
     optimizer: Optimizer = "adam"
-    lr: float = Field(default=1e-2, gt=0, le=10)
-    batch_size: int = Field(default=64, ge=1, le=LIBRARY.batch_size)
+    lr: float = Field(default=defaults.LR, gt=0, le=10)
+    batch_size: int = Field(default=defaults.BATCH_SIZE, ge=1, le=LIBRARY.batch_size)
     clip: Clip = "norm"
     clip_value: float = Field(default=1.0, gt=0, le=1e6)
     tbptt: int | None = Field(default=None, ge=1, le=LIBRARY.seq_len)
+    vanishing_reg: float = Field(default=0.0, ge=0, le=1e6)  # Pascanu et al. (2013)'s Omega
     eval_every: int | None = Field(default=None, ge=1, le=LIBRARY.steps)
     eval_batch_size: int | None = Field(default=None, ge=1, le=LIBRARY.batch_size)
     profiles: bool = True  # trace gradient profiles at the start, middle and end of each run
 
 
 class Budget(StrictModel):
-    """Per-run budget: a run stops at whichever comes first (or when it is solved)."""
+    """Per-run budget in steps; the clock is a safety cap (a run it stops is "out of time")."""
 
     model_config = _FROZEN
 
     max_steps: int = Field(default=2000, ge=1, le=LIBRARY.steps)
-    max_seconds: float = Field(default=60.0, gt=0, le=MAX_SECONDS_PER_RUN)
+    # a safety cap only: a run it stops is "out_of_time", never "unsolved"
+    max_seconds: float = Field(default=3600.0, gt=0, le=MAX_SECONDS_PER_RUN)
 
 
 class Variant(StrictModel):
@@ -145,6 +149,7 @@ class Variant(StrictModel):
     clip_value: float | None = Field(default=None, gt=0, le=1e6)
     tbptt: int | None = Field(default=None, ge=0, le=LIBRARY.seq_len)  # 0 = full BPTT
     lr: float | None = Field(default=None, gt=0, le=10)
+    vanishing_reg: float | None = Field(default=None, ge=0, le=1e6)
     optimizer: Optimizer | None = None
     tasks: tuple[str, ...] | None = Field(default=None, min_length=1, max_length=64)  # None: all
 
@@ -257,6 +262,7 @@ class StudySpec(StrictModel):
     variants: tuple[Variant, ...] = Field(default=(), alias="variant", max_length=MAX_LIST)
     grid: Grid | None = None
     reference: str | None = None  # variant the cost ratios are relative to
+    tune: TuneSpec | None = None  # learning rates tuned per cell (docs/protocol.md)
 
     @field_validator("seq_lens")
     @classmethod
@@ -294,4 +300,6 @@ class StudySpec(StrictModel):
                 _check_activation_fits_cell(cell, activation)
             except FieldError as e:
                 raise FieldError(f"variant[{index + 1}].activation", e.value, e.allowed) from e
+        if self.tune is not None and self.tune.seed in self.seeds:
+            raise FieldError("tune.seed", self.tune.seed, "a seed no reported run uses (held out)")
         return self

@@ -29,7 +29,7 @@ from gradtrace.study.expand import RunConfig
 
 STORE_NAME = "results.sqlite"
 SCHEMA_VERSION = 1
-FINISHED = ("solved", "unsolved", "diverged", "failed")
+FINISHED = ("solved", "unsolved", "out_of_time", "diverged", "failed")
 UNFINISHED = ("pending", "running")
 
 # metric columns copied out of a run's record (RunRecord fields, or its "extra") for queries and

@@ -7,12 +7,13 @@ import json
 from pathlib import Path
 
 from rich.console import Console
+from rich.markup import escape
 
 from gradtrace.study.tables import StudyTable
 from gradtrace.terminal import fit_table
 
 TABLES_DIR = "tables"
-WRAPPING = ("limitation observed",)  # prose; the other columns stay on one line
+WRAPPING = ("limitation observed", "likely reason")  # prose; the rest stay on one line
 KEYS = {"technique": 2, "success_matrix": 2}  # columns repeated when a table is split
 
 
@@ -20,12 +21,11 @@ def render_tables(tables: list[StudyTable], console: Console) -> None:
     """Print every table with its notes, fitted to the console's width (see terminal.fit_table)."""
     for table in tables:
         keys = KEYS.get(table.name, 1)
-        view = fit_table(
-            table.title, table.columns, table.rows, console.width, keys=keys, prose=WRAPPING
-        )
+        rows = [[escape(str(cell)) for cell in row] for row in table.rows]  # "[0.34-1.00]"
+        view = fit_table(table.title, table.columns, rows, console.width, keys=keys, prose=WRAPPING)
         console.print(view)
         for note in table.notes:
-            console.print(f"[dim]{note}[/dim]")
+            console.print(f"[dim]{escape(note)}[/dim]")
         console.print()
 
 

@@ -6,10 +6,11 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from gradtrace.study.describe import limitation, matrix_text, times
+from gradtrace.study.describe import limitation, lr_text, lrs_text, matrix_text, times
 from gradtrace.study.expand import variants_of
 from gradtrace.study.outcomes import Cell, group_cells, longest_solved, ratio
 from gradtrace.study.spec import StudySpec
+from gradtrace.study.store import FINISHED
 
 CELL_NAMES = {"rnn": "Standard RNN", "lstm": "LSTM", "gru": "GRU"}
 STRUCTURE = {
@@ -18,8 +19,9 @@ STRUCTURE = {
     "gru": ("hidden state (merged)", "2 (reset, update)"),
 }
 MATRIX_LEGEND = (
-    "✓ solved (median steps to solve) · unsolved (final metric) ✗ diverged ! failed "
-    "… not run yet; (k/n): seeds solved"
+    "✓ solved (median steps to solve, range over seeds) · unsolved: step budget spent (final "
+    "metric) ⏱ out of time: the clock cap stopped it first (undecided) ✗ diverged ! failed "
+    "… not run yet; k/n [lo-hi]: seeds solved, 95% Wilson interval"
 )
 
 
@@ -45,20 +47,26 @@ class StudyTable:
 
 
 def build_tables(rows: list[dict[str, Any]], *, spec: StudySpec | None = None) -> list[StudyTable]:
-    """The technique table, the RNN/LSTM/GRU table and the success matrix of ``rows``."""
+    """The technique table, the RNN/LSTM/GRU table, the success matrix, published results."""
     context = _Context(rows, spec)
-    return [technique_table(context), cell_table(context), success_matrix(context)]
+    return [
+        technique_table(context),
+        cell_table(context),
+        success_matrix(context),
+        published_table(context),
+    ]
 
 
 def study_tables(out_dir: str | Path) -> list[StudyTable]:
     """Tables of the study stored in ``out_dir`` (only the runs of its latest spec)."""
-    from gradtrace.study.expand import expand
     from gradtrace.study.store import open_store
+    from gradtrace.study.tuning import reported_runs
 
     with open_store(out_dir, readonly=True) as store:
         data = store.get_meta("spec")
         spec = StudySpec.model_validate(data) if data is not None else None
-        keys = [r.key for r in expand(spec)] if spec is not None else None
+        lrs = store.get_meta("tuned_lrs")
+        keys = [r.key for r in reported_runs(spec, lrs)] if spec is not None else None
         rows = store.rows(keys)
     return build_tables(rows, spec=spec)
 
@@ -81,6 +89,7 @@ class _Context:
         self.train = {r["variant"]: r["config"]["train"] for r in rows}
         self.technique = {r["variant"]: r.get("technique") or "" for r in rows}
         self.reference = self._reference(spec)
+        self.tuned = spec is not None and spec.tune is not None
 
     def runs(self, variant: str, task: str | None = None) -> list[dict[str, Any]]:
         """Rows of ``variant`` (on ``task`` when given)."""
@@ -102,6 +111,7 @@ def technique_table(ctx: _Context) -> StudyTable:
     """Each technique / variant: longest T solved, cost relative to the reference, limitation."""
     ref = ctx.reference
     columns = ["technique", "variant", *_per_task("longest T solved", ctx.tasks)]
+    columns += _per_task("learning rate", ctx.tasks)
     columns += [f"time/step vs {ref}", f"memory vs {ref}", "limitation observed"]
     rows, records = [], []
     for variant in ctx.variants:
@@ -123,6 +133,7 @@ def technique_table(ctx: _Context) -> StudyTable:
                 ctx.technique[variant],
                 variant,
                 *(_longest_text(longest[t], ctx.cells_of(variant, t)) for t in ctx.tasks),
+                *(lrs_text(ctx.cells_of(variant, t)) for t in ctx.tasks),
                 times(time_x),
                 times(mem_x),
                 text,
@@ -173,6 +184,12 @@ def cell_table(ctx: _Context) -> StudyTable:
     table.append(["gates", *(STRUCTURE[k][1] for k in kinds)])
     params = {k: _first(ctx.runs(chosen[k], primary), "n_params") for k in kinds}
     table.append([f"parameters ({primary})", *(_int_text(params[k]) for k in kinds)])
+    table.append(
+        [
+            f"learning rate ({primary})",
+            *(lrs_text(ctx.cells_of(chosen[k], primary)) if primary else "n/a" for k in kinds),
+        ]
+    )
     table.append([f"time per step at T={shared_t} (ms)", *(_ms(per_step[k]) for k in kinds)])
     for column, label in (("time_per_step_s", "time per step"), ("step_memory_mb", "memory")):
         label = f"{label} vs {CELL_NAMES['rnn']}"
@@ -218,7 +235,14 @@ def success_matrix(ctx: _Context) -> StudyTable:
             if not cells:
                 continue
             rows.append(
-                [task, variant, *(matrix_text(cells[t]) if t in cells else "" for t in lengths)]
+                [
+                    task,
+                    variant,
+                    *(
+                        matrix_text(cells[t], show_lr=ctx.tuned) if t in cells else ""
+                        for t in lengths
+                    ),
+                ]
             )
             records += [_cell_record(c) for c in cells.values()]
     return StudyTable(
@@ -226,9 +250,50 @@ def success_matrix(ctx: _Context) -> StudyTable:
         "Success matrix: architecture x sequence length",
         columns,
         rows,
-        [MATRIX_LEGEND],
+        [MATRIX_LEGEND, _lr_note(ctx)],
         records,
     )
+
+
+def published_table(ctx: _Context) -> StudyTable:
+    """Each published outcome (gradtrace/data/literature.toml) next to the matching cell."""
+    from gradtrace.study.literature import compare, literature
+
+    found = compare(list(ctx.cells.values()), literature())
+    marks = {True: "agrees", False: "differs", None: "undecided"}
+    rows = [
+        [
+            _short_citation(f["citation"]),
+            f["task"],
+            str(f["seq_len"]),
+            f["variant"],
+            f["published"],
+            f["study"],
+            marks[f["agrees"]],
+            f["reason"],
+        ]
+        for f in found
+    ]
+    agree = sum(f["agrees"] is True for f in found)
+    notes = [
+        f"{agree} of {len(found)} matching cells agree with the published outcome "
+        "(sources and how each was checked: gradtrace/data/literature.toml)"
+    ]
+    columns = ["source", "task", "T", "variant", "published", "this study", "", "likely reason"]
+    return StudyTable("published", "Published results side by side", columns, rows, notes, found)
+
+
+def _short_citation(citation: str) -> str:
+    """ "Le, Jaitly & Hinton (2015), A Simple Way ..." -> "Le, Jaitly & Hinton (2015)"."""
+    head, paren, _ = citation.partition(")")
+    return head + paren if paren else citation
+
+
+def _lr_note(ctx: _Context) -> str:
+    if ctx.tuned:
+        return "lr: the learning rate tuned for the cell (docs/protocol.md), used by every seed"
+    lrs = sorted({lr for c in ctx.cells.values() for lr in c.lrs})
+    return "learning rate: " + (", ".join(lr_text(v) for v in lrs) or "n/a")
 
 
 def _cell_record(cell: Cell) -> dict[str, Any]:
@@ -238,8 +303,11 @@ def _cell_record(cell: Cell) -> dict[str, Any]:
         "seq_len": cell.seq_len,
         "outcome": cell.outcome,
         "runs": len(cell.statuses),
-        **{s: cell.count(s) for s in ("solved", "unsolved", "diverged", "failed", "pending")},
+        **{s: cell.count(s) for s in (*FINISHED, "pending")},
+        "success_interval_95": list(cell.success_interval),
+        "lr": cell.lrs[0] if len(cell.lrs) == 1 else cell.lrs,
         "median_steps_to_solve": cell.median("steps_to_solve", status="solved"),
+        "steps_to_solve_range": list(span) if (span := cell.steps_range()) else None,
         "median_metric": cell.median("metric"),
         "median_time_per_step_s": cell.median("time_per_step_s"),
         "median_step_memory_mb": cell.median("step_memory_mb"),

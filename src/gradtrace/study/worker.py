@@ -14,7 +14,7 @@ from typing import Any
 RunFn = Callable[[dict[str, Any]], dict[str, Any]]
 
 DEFAULT_RUN_FN = "gradtrace.study.worker:train_run"
-STATUSES = ("solved", "unsolved", "diverged", "failed")
+STATUSES = ("solved", "unsolved", "out_of_time", "diverged", "failed")
 
 
 def resolve_run_fn(run_fn: str | RunFn) -> RunFn:

@@ -10,8 +10,10 @@ import numpy as np
 
 from gradtrace import display
 
-Status = str  # "solved" | "unsolved" | "diverged" | "failed"
-STATUSES: tuple[str, ...] = ("solved", "unsolved", "diverged", "failed")
+Status = str  # "solved" | "unsolved" | "out_of_time" | "diverged" | "failed"
+# "out_of_time": the clock (a safety cap) stopped the run before its step budget; it is not
+# "unsolved", which means the whole step budget was spent.
+STATUSES: tuple[str, ...] = ("solved", "unsolved", "out_of_time", "diverged", "failed")
 
 
 @dataclass

@@ -45,6 +45,10 @@ def check_compatible(model_spec: Any, task: Task, train_spec: TrainSpec) -> Any:
             train_spec.tbptt,
             "None with readout 'attention' (attention reads the whole sequence at once)",
         )
+    if train_spec.vanishing_reg > 0:
+        from gradtrace.training.regularizer import check_regularizable
+
+        check_regularizable(fitted, train_spec)
     return fitted
 
 

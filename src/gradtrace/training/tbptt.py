@@ -30,12 +30,24 @@ def detach_state(state: Any) -> Any:
 
 
 def forward_backward(
-    model: nn.Module, task: Task, x: torch.Tensor, y: torch.Tensor, *, tbptt: int | None
+    model: nn.Module,
+    task: Task,
+    x: torch.Tensor,
+    y: torch.Tensor,
+    *,
+    tbptt: int | None,
+    vanishing_reg: float = 0.0,
 ) -> torch.Tensor:
     """Accumulate d(loss)/d(params) for one batch into ``.grad``; return the loss (detached).
 
-    x: (B, T, I). With tbptt=None (or >= T) this is plain backpropagation through time.
+    x: (B, T, I). With tbptt=None (or >= T) this is plain backpropagation through time; with
+    ``vanishing_reg`` > 0 the gradient is that of loss + vanishing_reg * Omega (Pascanu et al.
+    2013, `gradtrace.training.regularizer`), the returned loss still the task's alone.
     """
+    if vanishing_reg > 0:
+        from gradtrace.training.regularizer import regularized_backward
+
+        return regularized_backward(model, task, x, y, vanishing_reg)[0]
     seq_len = x.shape[1]
     if tbptt is None or tbptt >= seq_len:
         loss = task.loss(model(x), y)

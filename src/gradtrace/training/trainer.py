@@ -74,6 +74,7 @@ class _Run:
         self.model_spec, self.task, self.spec, self.device = model_spec, task, spec, device
         self.on_step = on_step
         self.status: str | None = None
+        self.out_of_time = False  # the clock stopped the run before max_steps
         self.error: str | None = None
         self.steps = 0
         self.steps_to_solve: int | None = None
@@ -138,7 +139,9 @@ class _Run:
             tick = time.perf_counter()
             x, y = self._to_device(task.sample(spec.batch_size, generator=train_gen))
             optimizer.zero_grad(set_to_none=True)
-            loss = forward_backward(model, task, x, y, tbptt=spec.tbptt)
+            loss = forward_backward(
+                model, task, x, y, tbptt=spec.tbptt, vanishing_reg=spec.vanishing_reg
+            )
             pre, post, clipped = clip_gradients_(params, clip=spec.clip, clip_value=spec.clip_value)
             pending.append(torch.stack([loss.float(), pre.float(), post.float(), clipped.float()]))
             if len(pending) >= sync_every and self._absorb(pending, step):
@@ -163,13 +166,14 @@ class _Run:
                     )
                 )
             if spec.max_seconds is not None and elapsed >= spec.max_seconds:
+                self.out_of_time = step < spec.max_steps
                 break
         if pending:
             self._absorb(pending, self.steps)
         if self.status is None:
             if self.steps % spec.eval_every != 0:
                 self._evaluate(model, x_eval, y_eval, self.steps)
-            self.status = self.status or "unsolved"
+            self.status = self.status or ("out_of_time" if self.out_of_time else "unsolved")
         if self.profiles is not None:
             middle = snapshots.middle(self.steps)
             if middle is not None:

@@ -7,6 +7,7 @@ from typing import Any
 
 from fastapi import APIRouter, HTTPException
 
+from gradtrace import defaults
 from gradtrace.bounds import WEB
 from gradtrace.errors import GradtraceError
 from gradtrace.flow import decay_factor, horizon, relative_profile, verdict
@@ -27,7 +28,7 @@ def probe_spec(req: ProbeRequest) -> Any:
         activation=req.activation,
         init=req.init,
         init_scale=req.init_scale,
-        forget_bias=req.forget_bias,
+        forget_bias=defaults.forget_bias_for(req.cell, req.forget_bias, req.init),
         hidden_size=req.hidden_size,
         num_layers=req.num_layers,
         input_size=req.input_size,

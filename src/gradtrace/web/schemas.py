@@ -6,6 +6,7 @@ from typing import Literal
 
 from pydantic import ConfigDict, Field, field_validator, model_validator
 
+from gradtrace import defaults
 from gradtrace.bounds import WEB
 from gradtrace.errors import InvalidValue
 from gradtrace.strict import StrictModel
@@ -35,7 +36,7 @@ class ProbeRequest(StrictModel):
     hidden_size: int = Field(default=64, ge=1, le=WEB.hidden_size)
     num_layers: int = Field(default=1, ge=1, le=WEB.num_layers)
     seq_len: int = Field(default=100, ge=2, le=WEB.seq_len)
-    batch_size: int = Field(default=16, ge=1, le=WEB.batch_size)
+    batch_size: int = Field(default=defaults.BATCH_SIZE, ge=1, le=WEB.batch_size)
     input_size: int = Field(default=1, ge=1, le=WEB.input_size)
     layer_norm: bool = False
     residual: bool = False

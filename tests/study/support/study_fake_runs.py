@@ -74,3 +74,31 @@ def uneven_run(config: dict[str, Any]) -> dict[str, Any]:
         time.sleep(float(os.environ.get(SLEEP_ENV, "2.0")))
     _write(f"end {key}")
     return fake_record(config)
+
+
+def lr_sensitive_run(config: dict[str, Any]) -> dict[str, Any]:
+    """Solved in 300 + 2000 * |log10(lr / best)| steps (best lr 3e-3 at T <= 20, 1e-3 beyond).
+
+    Too slow for its budget, it ends unsolved with a held-out best metric that gets closer to
+    0 the nearer lr is to the best one (chance level 1/6).
+    """
+    import math
+
+    train, seq_len = config["train"], config["task"]["seq_len"]
+    best = 3e-3 if seq_len <= 20 else 1e-3
+    distance = abs(math.log10(train["lr"] / best))
+    needed = round(300 + 2000 * distance) + (10_000 if seq_len > 40 else 0)
+    solved = needed <= train["max_steps"]
+    _write(f"lr {train['lr']:g} {train['max_steps']} {seq_len}")
+    return {
+        "status": "solved" if solved else "unsolved",
+        "steps": needed if solved else train["max_steps"],
+        "steps_to_solve": needed if solved else None,
+        "metric": 0.001 if solved else 0.1,
+        "best_metric": 0.001 if solved else 0.1 * distance / (1 + distance),
+        "baseline": 1 / 6,
+        "higher_is_better": False,
+        "metric_name": "mse",
+        "time_per_step_s": 0.001,
+        "n_params": 100,
+    }

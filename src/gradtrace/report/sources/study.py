@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
+import statistics
 from collections import Counter, defaultdict
 from collections.abc import Iterator
 from contextlib import closing, contextmanager
@@ -16,6 +17,8 @@ from gradtrace.report.records import Curve, as_list, number, profile_curves
 from gradtrace.report.sources.audit import audit_section
 from gradtrace.report.sources.environment import environment_section
 from gradtrace.report.sources.tables import tables_section
+from gradtrace.study.outcomes import wilson_interval
+from gradtrace.study.tune_spec import TUNING
 
 STORE_NAME = "results.sqlite"
 MAX_CURVES_PER_FIGURE = 12  # lines per chart before a figure gets unreadable
@@ -76,6 +79,7 @@ def overview_section(runs: list[dict[str, Any]]) -> Section | None:
     tones: dict[str, Tone] = {
         "solved": "good",
         "unsolved": "warn",
+        "out_of_time": "neutral",
         "diverged": "bad",
         "failed": "bad",
     }
@@ -86,7 +90,17 @@ def overview_section(runs: list[dict[str, Any]]) -> Section | None:
     rows = _summary_rows(runs)
     table = Table(
         "Runs by variant, task and length",
-        ["variant", "task", "T", "runs", "solved", "success rate", "median steps to solve"],
+        [
+            "variant",
+            "task",
+            "T",
+            "lr",
+            "runs",
+            "solved",
+            "out of time",
+            "success rate [95% Wilson]",
+            "median steps to solve (range)",
+        ],
         rows,
     )
     return Section(
@@ -105,11 +119,24 @@ def _summary_rows(runs: list[dict[str, Any]]) -> list[list[Any]]:
     rows = []
     for (variant, task, seq_len), members in groups.items():
         solved = [m for m in members if m.get("status") == "solved"]
+        late = sum(m.get("status") == "out_of_time" for m in members)
         steps = sorted(s for m in solved if (s := number(m.get("steps_to_solve"))) is not None)
-        median = steps[len(steps) // 2] if steps else None
-        rate = f"{100 * len(solved) / len(members):.0f}%"
-        rows.append([variant, task, seq_len, len(members), len(solved), rate, median])
+        decided = len(members) - late
+        low, high = wilson_interval(len(solved), decided)
+        rate = f"{100 * len(solved) / decided:.0f}% [{low:.2f}-{high:.2f}]" if decided else "n/a"
+        median = f"{statistics.median(steps):.0f}" if steps else None
+        if steps and steps[0] != steps[-1]:
+            median = f"{median} ({steps[0]:.0f}-{steps[-1]:.0f})"
+        lrs = sorted({lr for m in members if (lr := _lr(m)) is not None})
+        lr = ", ".join(f"{v:g}" for v in lrs) or None
+        rows.append([variant, task, seq_len, lr, len(members), len(solved), late, rate, median])
     return sorted(rows, key=lambda row: (str(row[1]), number(row[2]) or 0))  # T numerically
+
+
+def _lr(run: dict[str, Any]) -> float | None:
+    """The learning rate a run trained with (from its stored config)."""
+    train = (run.get("config") or {}).get("train") or (run.get("record") or {}).get("train_spec")
+    return number((train or {}).get("lr"))
 
 
 def _by_task(runs: list[dict[str, Any]]) -> dict[tuple, list[dict[str, Any]]]:
@@ -238,17 +265,42 @@ def losses_section(runs: list[dict[str, Any]]) -> Section | None:
     return Section("losses", "Loss curves", figures=figures)
 
 
+def tuning_section(meta: dict[str, Any], runs: int) -> Section | None:
+    """The learning rate chosen for each cell by the study's search (docs/protocol.md)."""
+    lrs = meta.get("tuned_lrs")
+    if not isinstance(lrs, dict) or not lrs:
+        return None
+    log = meta.get("tuning_log") or []
+    rungs = defaultdict(int)
+    for entry in log:
+        rungs[entry.get("cell")] = max(rungs[entry.get("cell")], int(entry.get("rung", 0)) + 1)
+    rows = []
+    for key, lr in lrs.items():
+        variant, task, seq_len = [*key.rsplit("|", 2), "", ""][:3]
+        rows.append([variant, task, seq_len, f"{lr:g}", rungs.get(key, "")])
+    return Section(
+        "tuning",
+        "Learning-rate tuning",
+        intro=f"Each cell's learning rate was chosen by successive halving on held-out data "
+        f"({runs} tuning runs on a held-out seed; docs/protocol.md).",
+        tables=[Table("Chosen learning rates", ["variant", "task", "T", "lr", "rungs"], rows)],
+    )
+
+
 def study_document(folder: Path) -> Document:
     """The report of a study (or audit) folder."""
     store = folder / STORE_NAME
     data = load_store(store) if store.is_file() else {"runs": [], "meta": {}, "json": {}}
-    runs = data["runs"]
+    # tuning runs (learning-rate search) are summarised by the tuning section, not charted
+    runs = [r for r in data["runs"] if r.get("technique") != TUNING]
+    tuning = len(data["runs"]) - len(runs)
     has_audit = bool(data["json"].get("audit"))
     kind = "audit" if has_audit and not runs else "study"
     doc = Document(title=folder.name, source=str(folder), kind=kind)
     doc.add(audit_section(data["json"].get("audit") or {}))
     doc.add(overview_section(runs))
     doc.add(tables_section(folder))
+    doc.add(tuning_section(data["meta"], tuning))
     doc.add(profiles_section(runs))
     doc.add(timelines_section(runs))
     doc.add(losses_section(runs))

@@ -1,0 +1,1 @@
+"""Data shipped with gradtrace: published results, committed tuning results."""
