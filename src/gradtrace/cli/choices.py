@@ -30,7 +30,7 @@ CHOICES: dict[str, tuple[str, ...]] = {
         "forget_bias",
         "chrono",
     ),
-    "preset": ("quick", "standard", "full"),
+    "preset": ("quick", "standard", "full", "long"),
     "budget": ("quick", "standard", "full"),
     "executor": ("local", "ray"),
 }

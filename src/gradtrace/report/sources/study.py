@@ -124,12 +124,12 @@ def _summary_rows(runs: list[dict[str, Any]]) -> list[list[Any]]:
         decided = len(members) - late
         low, high = wilson_interval(len(solved), decided)
         rate = f"{100 * len(solved) / decided:.0f}% [{low:.2f}-{high:.2f}]" if decided else "n/a"
-        median = f"{statistics.median(steps):.0f}" if steps else None
+        median: str | None = f"{statistics.median(steps):.0f}" if steps else None
         if steps and steps[0] != steps[-1]:
             median = f"{median} ({steps[0]:.0f}-{steps[-1]:.0f})"
         lrs = sorted({lr for m in members if (lr := _lr(m)) is not None})
-        lr = ", ".join(f"{v:g}" for v in lrs) or None
-        rows.append([variant, task, seq_len, lr, len(members), len(solved), late, rate, median])
+        shown = ", ".join(f"{v:g}" for v in lrs) or None
+        rows.append([variant, task, seq_len, shown, len(members), len(solved), late, rate, median])
     return sorted(rows, key=lambda row: (str(row[1]), number(row[2]) or 0))  # T numerically
 
 
@@ -271,7 +271,7 @@ def tuning_section(meta: dict[str, Any], runs: int) -> Section | None:
     if not isinstance(lrs, dict) or not lrs:
         return None
     log = meta.get("tuning_log") or []
-    rungs = defaultdict(int)
+    rungs: defaultdict[Any, int] = defaultdict(int)
     for entry in log:
         rungs[entry.get("cell")] = max(rungs[entry.get("cell")], int(entry.get("rung", 0)) + 1)
     rows = []
