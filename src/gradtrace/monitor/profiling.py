@@ -28,7 +28,7 @@ from torch import nn
 from gradtrace.monitor.norms import unwrap
 
 logger = logging.getLogger("gradtrace")
-HEALTH_EXAMPLES = 8  # examples replayed for unit health: fractions over B*T*H unit-steps settle
+HEALTH_EXAMPLES = 4  # examples replayed for unit health: fractions over B*T*H unit-steps settle
 
 
 @dataclass
