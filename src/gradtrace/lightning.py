@@ -99,8 +99,8 @@ def _build_callback() -> type:
                 self.monitor.profiler.start_if_due()
 
         def on_before_optimizer_step(self, trainer: Any, pl_module: Any, optimizer: Any) -> None:
-            if self.monitor is not None:
-                self.monitor.observe()  # raw gradients: Lightning clips after this hook
+            if self.monitor is not None:  # raw norms were taken when the backward ended
+                self.monitor.collect_profile()  # before the optimizer changes the parameters
 
         def on_before_backward(self, trainer: Any, pl_module: Any, loss: Any) -> None:
             if self.monitor is not None:

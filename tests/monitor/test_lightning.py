@@ -105,3 +105,41 @@ def test_callback_opens_profiles_before_training_step_runs_the_forward(lm, tmp_p
 def test_callback_rejects_an_optimizer_option():
     with pytest.raises(TypeError, match="optimizers itself"):
         GradtraceCallback(optimizer=None)
+
+
+class ManualLM(LitLM):
+    """Manual optimization: the module steps its optimizer and clips on its own."""
+
+    def __init__(self, lm) -> None:
+        super().__init__(lm)
+        self.automatic_optimization = False
+
+    def training_step(self, batch, batch_idx):
+        opt = self.optimizers()
+        opt.zero_grad()
+        self.manual_backward(self.lm.loss(self.net, seed=int(batch[0])))
+        self.clip_gradients(opt, gradient_clip_val=0.01, gradient_clip_algorithm="norm")
+        opt.step()
+
+
+def test_manual_optimization_records_each_step_with_the_modules_own_clipping(lm, tmp_path):
+    logging.getLogger("lightning.pytorch").setLevel(logging.WARNING)
+    callback = GradtraceCallback(profile_every=2)
+    trainer = pl.Trainer(
+        max_steps=4,
+        accelerator="cpu",
+        logger=False,
+        callbacks=[callback],
+        enable_progress_bar=False,
+        enable_model_summary=False,
+        enable_checkpointing=False,
+        limit_val_batches=0,
+        default_root_dir=tmp_path,
+    )
+    torch.manual_seed(0)
+    trainer.fit(ManualLM(lm), torch.utils.data.DataLoader(torch.arange(4).float(), batch_size=1))
+    history = callback.monitor.history
+    assert history.steps == [0, 1, 2, 3]
+    assert history.series["global_norm_clipped"] == pytest.approx([0.01] * 4, rel=1e-4)
+    assert all(raw > 0.01 for raw in history.series["global_norm"])
+    assert [p.step for p in history.profiles] == [0, 2]

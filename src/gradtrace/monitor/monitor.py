@@ -182,7 +182,7 @@ class Monitor:
         difference between the raw and the final norms; call this only to move that point.
         """
         self._safely(self._measure_raw)
-        self._safely(self._collect_profile)
+        self.collect_profile()
 
     def step(self) -> None:
         """Record a step: call after ``backward()`` (and your own clipping) without an optimizer."""
@@ -355,10 +355,11 @@ class Monitor:
         torch.nn.utils.clip_grad_value_(params, self.clip_value)
         return torch.linalg.vector_norm(param_norms(grads)), largest > self.clip_value
 
-    def _collect_profile(self) -> None:
-        """Collect an open profile now, while the parameters are those of the forward."""
-        if self.profiler.active:
-            self._profiled = self.profiler.collect()
+    def collect_profile(self) -> None:
+        """Collect an open profile now, while the parameters are those of the forward (call it
+        before ``optimizer.step()`` when the monitor records after it, as integrations do)."""
+        if self.enabled and self.profiler.active:
+            self._profiled = self._safely(self.profiler.collect)
 
     def _finish(self) -> None:
         measured, self._open = self._open, None
