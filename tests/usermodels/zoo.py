@@ -50,6 +50,16 @@ def _retain(t: torch.Tensor) -> torch.Tensor:
     return t
 
 
+def _last_state_reference(model, y, name: str, step) -> dict[str, torch.Tensor]:
+    """Unroll h_t = step(t, h_{t-1}) from zeros, every state retained; MSE of the head on h_T."""
+    h, hs = torch.zeros(B, 6, dtype=F64), []
+    for t in range(T):
+        h = _retain(step(t, h))
+        hs.append(h)
+    F.mse_loss(model.head(h), y).backward()
+    return {name: _g(hs)}
+
+
 def _g(states: list[torch.Tensor]) -> torch.Tensor:
     """(T,) mean over the batch of ||grad of each retained state||."""
     return torch.stack([torch.linalg.vector_norm(s.grad, dim=-1).mean() for s in states])
@@ -598,13 +608,9 @@ class InlineEntry(IndRNNEntry):
     def reference(self, model, batch) -> dict[str, torch.Tensor]:
         x, y = batch
         u, w = model.U.detach().clone(), model.W.detach().clone().requires_grad_()
-        h = torch.zeros(B, 6, dtype=F64)
-        hs = []
-        for t in range(T):
-            h = _retain(torch.tanh(x[:, t] @ u + h @ w))
-            hs.append(h)
-        F.mse_loss(model.head(h), y).backward()
-        return {"inline": _g(hs)}
+        return _last_state_reference(
+            model, y, "inline", lambda t, h: torch.tanh(x[:, t] @ u + h @ w)
+        )
 
 
 # -- 8. a minGRU-style recurrence computed by a parallel scan, its input marked
@@ -642,13 +648,11 @@ class MinGRUEntry(IndRNNEntry):
         x, y = batch
         z = torch.sigmoid(model.to_z(x)).detach()
         h_tilde = model.to_h(x).detach().requires_grad_()
-        h = torch.zeros(B, 6, dtype=F64)
-        hs = []
-        for t in range(T):  # the same recurrence, one step at a time
-            h = _retain((1 - z[:, t]) * h + z[:, t] * h_tilde[:, t])
-            hs.append(h)
-        F.mse_loss(model.head(h), y).backward()
-        return {"mingru": _g(hs)}
+
+        def step(t, h):  # the same recurrence, one step at a time
+            return (1 - z[:, t]) * h + z[:, t] * h_tilde[:, t]
+
+        return _last_state_reference(model, y, "mingru", step)
 
 
 class _Defaults:

@@ -12,7 +12,6 @@ if TYPE_CHECKING:
     from gradtrace.diagnosis.advice import Recommendation as Recommendation
     from gradtrace.diagnosis.advice import recommend as recommend
     from gradtrace.diagnosis.diagnosing import Diagnosis as Diagnosis
-    from gradtrace.diagnosis.diagnosing import default_loss as default_loss
     from gradtrace.diagnosis.diagnosing import diagnose as diagnose
     from gradtrace.diagnosis.dynamics import LayerDynamics as LayerDynamics
     from gradtrace.diagnosis.dynamics import lag_grid as lag_grid
@@ -20,6 +19,7 @@ if TYPE_CHECKING:
     from gradtrace.diagnosis.health import Health as Health
     from gradtrace.diagnosis.health import LayerHealth as LayerHealth
     from gradtrace.diagnosis.health import subnormal_fraction as subnormal_fraction
+    from gradtrace.diagnosis.late_loss import default_loss as default_loss
     from gradtrace.diagnosis.plot import plot_probes as plot_probes
     from gradtrace.diagnosis.probing import ProbeResult as ProbeResult
     from gradtrace.diagnosis.probing import ProbeSpec as ProbeSpec

@@ -12,7 +12,6 @@ from __future__ import annotations
 import contextlib
 import logging
 import math
-import warnings
 from pathlib import Path
 from typing import Any
 
@@ -20,16 +19,13 @@ import torch
 from torch import nn
 
 from gradtrace import display
-from gradtrace._stack import user_stacklevel
-from gradtrace.errors import InvalidValue, check, check_choice
+from gradtrace.errors import check, check_choice
 from gradtrace.monitor.alerts import Alert, GradtraceWarning, NonFiniteGradient
 from gradtrace.monitor.history import History
-from gradtrace.monitor.jsonl import JsonlSink
 from gradtrace.monitor.norms import (
     NormMeter,
     Norms,
     ParamIndex,
-    layer_kinds,
     param_norms,
     subnormal_count,
     unwrap,
@@ -40,6 +36,19 @@ from gradtrace.monitor.rules import StepRules
 from gradtrace.monitor.sinks import Sink
 from gradtrace.monitor.summary import print_summary
 from gradtrace.monitor.thresholds import Thresholds
+from gradtrace.monitor.wiring import (
+    added_parameters,
+    as_sink,
+    built_by_gradtrace,
+    check_int,
+    is_main_process,
+    optimizers_of,
+    recurrent_kinds,
+    report_failure,
+    thresholds_of,
+    unscaled,
+    worst,
+)
 
 logger = logging.getLogger("gradtrace")
 CLIP_TOLERANCE = 1e-5  # a final norm this much below the raw one counts as clipped by the loop
@@ -109,19 +118,19 @@ class Monitor:
         scaler: Any = None,
     ) -> None:
         check(isinstance(model, nn.Module), "model", type(model).__name__, "a torch.nn.Module")
-        optimizers = _optimizers(optimizer)
+        optimizers = optimizers_of(optimizer)
         check_choice("clip", clip, [None, "norm", "value"])
         ok = isinstance(clip_value, int | float) and math.isfinite(clip_value) and clip_value > 0
         check(ok, "clip_value", clip_value, "a finite number > 0")
         check_choice("on_nonfinite", on_nonfinite, ["warn", "skip", "raise"])
         check(isinstance(warn, bool), "warn", warn, "True or False")
-        _check_int("profile_every", profile_every, least=0)
-        _check_int("flush_every", flush_every, least=1)
-        _check_int("history_size", history_size, least=2)
-        _check_int("subnormal_every", subnormal_every, least=0)
+        check_int("profile_every", profile_every, least=0)
+        check_int("flush_every", flush_every, least=1)
+        check_int("history_size", history_size, least=2)
+        check_int("subnormal_every", subnormal_every, least=0)
         if subnormal_sample is not None:
-            _check_int("subnormal_sample", subnormal_sample, least=1)
-        self.thresholds = _thresholds(thresholds)
+            check_int("subnormal_sample", subnormal_sample, least=1)
+        self.thresholds = thresholds_of(thresholds)
         self.index = ParamIndex.of(model)
         check(bool(self.index.params), "model", type(model).__name__, "a module with parameters")
         self.model, self.optimizers = model, optimizers
@@ -137,18 +146,18 @@ class Monitor:
             clip=clip,
             clip_value=self.clip_value,
             on_nonfinite=on_nonfinite,
-            kinds=_layer_kinds(model, self.index),
+            kinds=recurrent_kinds(model, self.index),
         )
         self.reporter = Reporter(
             self.index,
             self.thresholds,
             rules,
-            sinks=[_as_sink(sink) for sink in sinks],
+            sinks=[as_sink(sink) for sink in sinks],
             history=self.history,
-            is_main=_is_main_process(),
+            is_main=is_main_process(),
             warn=warn,
         )
-        self.reporter.built = _built_by_gradtrace(model)
+        self.reporter.built = built_by_gradtrace(model)
         self.reporter.paths = frozenset(p for p, _ in unwrap(model).named_modules())
         self.step_count = 0  # the index of the next step to be recorded
         self.enabled = True
@@ -277,7 +286,7 @@ class Monitor:
         if grads:
             norms = self._meter.measure(grads, present)
             if self.scaler is not None:  # GradScaler: the raw gradients are still scaled
-                norms = _unscaled(norms, self.scaler)
+                norms = unscaled(norms, self.scaler)
             self._raw = (norms, present, tuple(g._version for g in grads))
 
     def _optimizer_sizes(self) -> tuple[int, ...]:
@@ -289,15 +298,7 @@ class Monitor:
         if sizes == self._group_sizes:
             return
         self._group_sizes = sizes
-        names = {id(p): n for n, p in unwrap(self.model).named_parameters()}
-        known = {id(p) for p in self.index.params}
-        extra = []
-        groups = [g for opt in self.optimizers for g in opt.param_groups]
-        for g, group in enumerate(groups):
-            for i, p in enumerate(group["params"]):
-                if id(p) not in known and p.requires_grad:
-                    known.add(id(p))
-                    extra.append((names.get(id(p), f"optimizer.param_groups.{g}.{i}"), p))
+        extra = added_parameters(self.model, self.optimizers, self.index)
         if not extra:
             return
         self.reporter.flush()  # pending steps were measured with the old index
@@ -320,7 +321,7 @@ class Monitor:
             norms = self._meter.measure(grads, present)
         before = raw[0] if raw is not None and raw[1] == present else norms
         if before is not norms:  # what the loop made non-finite since the backward counts
-            before = _worst(before, norms)
+            before = worst(before, norms)
         measured = MeasuredStep(self.step_count, before)
         if norms is not before:  # the loop clipped (or unscaled) on its own
             shrunk = norms.total < before.total * (1 - CLIP_TOLERANCE)
@@ -397,7 +398,7 @@ class Monitor:
         except Exception as e:
             self.enabled = False
             self._detach()
-            _report_failure(e)
+            report_failure(e)
             with contextlib.suppress(Exception):  # keep what was measured before the failure
                 self.reporter.flush()
             return None
@@ -420,99 +421,3 @@ class Monitor:
 
     def __rich__(self) -> Any:
         return display.monitor_rich(self)
-
-
-def _report_failure(error: Exception) -> None:
-    """Say once, in the log and as a RuntimeWarning, that monitoring stopped; never raise."""
-    text = f"gradtrace monitor failed ({type(error).__name__}: {error}); monitoring is off, "
-    text += "training continues"
-    logger.error(text, exc_info=error)
-    with contextlib.suppress(Exception):  # warnings turned into errors must not stop training
-        warnings.warn(text, RuntimeWarning, stacklevel=user_stacklevel())
-
-
-def _layer_kinds(model: nn.Module, index: ParamIndex) -> dict[str, str]:
-    try:
-        return layer_kinds(model, index)
-    except Exception as e:  # advice gets less specific, nothing else changes
-        logger.debug("gradtrace monitor: recurrent layers not identified (%s)", e)
-        return {}
-
-
-def _built_by_gradtrace(model: nn.Module) -> bool:
-    from gradtrace.models.net import RecurrentNet
-
-    return isinstance(unwrap(model), RecurrentNet)
-
-
-def _optimizers(value: Any) -> tuple[torch.optim.Optimizer, ...]:
-    """None, one optimizer or a list of them, as a tuple (the first one's steps are recorded)."""
-    if value is None:
-        return ()
-    found = tuple(value) if isinstance(value, list | tuple) else (value,)
-    for opt in found:
-        ok = isinstance(opt, torch.optim.Optimizer)
-        check(
-            ok, "optimizer", type(opt).__name__, "a torch.optim.Optimizer, a list of them or None"
-        )
-    return found
-
-
-def _worst(raw: Norms, final: Norms) -> Norms:
-    """The raw norms, with the final ones wherever those are not finite (no host sync)."""
-
-    def pick(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
-        return torch.where(torch.isfinite(b), a, b)
-
-    return Norms(
-        params=pick(raw.params, final.params),
-        layers=pick(raw.layers, final.layers),
-        total=pick(raw.total, final.total),
-        present=raw.present,
-    )
-
-
-def _unscaled(norms: Norms, scaler: Any) -> Norms:
-    """Norms of gradients a GradScaler has scaled, divided by its scale (on the device)."""
-    scale = getattr(scaler, "_scale", None)
-    if scale is None:
-        return norms
-    inverse = 1.0 / scale.to(norms.total.device, norms.total.dtype).reshape(())
-    return Norms(
-        params=torch.where(norms.params >= 0, norms.params * inverse, norms.params),
-        layers=norms.layers * inverse,
-        total=norms.total * inverse,
-        present=norms.present,
-    )
-
-
-def _check_int(name: str, value: Any, *, least: int) -> None:
-    ok = isinstance(value, int) and not isinstance(value, bool) and value >= least
-    check(ok, name, value, f"an integer >= {least}")
-
-
-def _thresholds(value: Thresholds | dict | None) -> Thresholds:
-    if value is None:
-        return Thresholds()
-    if isinstance(value, Thresholds):
-        return value
-    check(isinstance(value, dict), "thresholds", value, "a Thresholds or a dict of its fields")
-    known = Thresholds.__dataclass_fields__
-    for key in value:
-        check(
-            key in known, f"thresholds.{key}", value[key], "unknown key; known: " + ", ".join(known)
-        )
-    return Thresholds(**value)
-
-
-def _as_sink(sink: Any) -> Sink:
-    if isinstance(sink, Sink):
-        return sink
-    if isinstance(sink, str | Path) and str(sink).endswith(".jsonl"):
-        return JsonlSink(sink)
-    raise InvalidValue("sinks", sink, "a Sink or a path ending in .jsonl")
-
-
-def _is_main_process() -> bool:
-    dist = torch.distributed
-    return not (dist.is_available() and dist.is_initialized()) or dist.get_rank() == 0
