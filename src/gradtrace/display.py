@@ -199,6 +199,15 @@ def diagnosis_summary(diagnosis: Diagnosis) -> Summary:
         )
     for dyn in d.lyapunov[:4]:
         notes.append(f"{dyn.name}: top Lyapunov exponent {num(dyn.top_exponent)} per step")
+    for sens in d.sensitivity[:4]:
+        flag = (
+            " (over-sensitive: curse of memory)"
+            if sens.over_sensitive(d.sensitivity_threshold)
+            else ""
+        )
+        notes.append(
+            f"{sens.name}: parameter sensitivity {num(sens.ratio)}x recurrent vs input{flag}"
+        )
     for r in d.recommendations:
         notes.append(f"[{r.code}] {r.finding} -> {r.advice}")
     return Summary(f"Diagnosis: {d.verdict}", _LAYER_COLUMNS, rows, tuple(notes))

@@ -138,7 +138,12 @@ def test_a_diagnosis_is_strict_json_and_comes_back_from_a_dict():
     assert back.lyapunov == found.lyapunov and back.spectra[0] == found.spectra[0]
     assert back.health == found.health and back.recommendations == found.recommendations
     assert np.allclose(back.profile.layers[0].g, found.profile.layers[0].g)
-    assert "verdict" in back.summary() and set(found.timings) == {"trace", "dynamics", "rest"}
+    assert "verdict" in back.summary() and set(found.timings) == {
+        "trace",
+        "dynamics",
+        "sensitivity",
+        "rest",
+    }
 
 
 def test_default_loss_sums_the_last_step_and_averages_over_the_batch():

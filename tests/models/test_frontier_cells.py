@@ -103,11 +103,16 @@ def test_diagnose_runs_on_every_frontier_cell(cell):
     model = _model(cell, layers=1, **_extra(cell))
     diagnosis = gradtrace.diagnose(model, _x())
     assert diagnosis.profile.names
-    if cell in ("indrnn", "exprnn"):  # step cells: Jacobians of the cell's own forward
-        exponents = diagnosis.lyapunov[0].exponents
-        assert exponents and all(math.isfinite(e) for e in exponents)
-    else:  # a scan: the trace is exact, its Jacobians are not taken (and it says so)
-        assert any(key.startswith("lyapunov: layers.0") for key in diagnosis.not_computed)
+    exponents = diagnosis.lyapunov[0].exponents
+    assert exponents and all(math.isfinite(e) for e in exponents)
+    # step cells: Jacobians of the cell's own forward; scans: exact from their decays a_t
+    method = "autograd" if cell in ("indrnn", "exprnn") else "analytic"
+    assert diagnosis.lyapunov[0].method == method
+    assert diagnosis.lyapunov[0].name == diagnosis.profile.names[0]
+    assert not any(key.startswith("lyapunov") for key in diagnosis.not_computed)
+    (sensitivity,) = diagnosis.sensitivity  # the curse of memory, for every new cell
+    assert sensitivity.name == diagnosis.profile.names[0]
+    assert math.isfinite(sensitivity.ratio) and sensitivity.ratio > 0
 
 
 def test_indrnn_lyapunov_exponents_are_the_logs_of_its_recurrent_weights():

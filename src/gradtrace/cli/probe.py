@@ -180,13 +180,39 @@ def render_one(result) -> Group:
     curve.add_column("log scale, eps^2 .. 1")
     for lag, g, r in zip(result.lags, result.g, result.relative, strict=True):
         curve.add_row(str(lag), _fmt(g), _fmt(r), _bar(r, spec.eps))
-    verdict_style = {"healthy": "green", "vanishing": "yellow"}.get(d.verdict, "red")
+    verdict_style = {
+        "healthy": "green",
+        "vanishing": "yellow",
+        "over-sensitive (curse of memory)": "yellow",
+    }.get(d.verdict, "red")
     lines = [
         Text.assemble("verdict ", (d.verdict, f"bold {verdict_style}")),
         Text(f"gamma_hat {_fmt(result.gamma_hat)}: {result.sentence(50)}"),
         Text(f"horizon (r_k < {_fmt(spec.eps)}): {_horizon(result)} of T = {spec.seq_len}"),
     ]
-    return Group(head, curve, *lines, _spectra(d), _dynamics(d), _health(d), _advice(d))
+    return Group(head, curve, *lines, _spectra(d), _dynamics(d), _memory(d), _health(d), _advice(d))
+
+
+def _memory(d) -> Table:
+    table = Table(
+        title="the curse of memory: sensitivity of h_T to the recurrent vs input parameters",
+        title_justify="left",
+    )
+    for name in ("layer", "ratio", "recurrent (RMS)", "input (RMS)", "verdict"):
+        table.add_column(name, justify="left" if name in ("layer", "verdict") else "right")
+    for s in d.sensitivity:
+        over = s.over_sensitive(d.sensitivity_threshold)
+        table.add_row(
+            readable_layer(s.name),
+            f"{_fmt(s.ratio)}x",
+            _fmt(s.recurrent_rms),
+            _fmt(s.input_rms),
+            "over-sensitive" if over else "ok",
+        )
+    skipped = [k.split(": ", 1)[1] for k in d.not_computed if k.startswith("sensitivity: ")]
+    if skipped:
+        table.caption = f"not measured (see not computed): {', '.join(skipped)}"
+    return table
 
 
 def _spectra(d) -> Table:

@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 
 from gradtrace.diagnosis.health import Health
+from gradtrace.diagnosis.sensitivity import SENSITIVITY_THRESHOLD
 from gradtrace.diagnosis.spectrum import MatrixSpectrum
 from gradtrace.flow import DEFAULT_EPS, VERDICTS
 
@@ -118,6 +119,8 @@ def recommend(
     health: Health | None = None,
     seq_len: int | None = None,
     eps: float = DEFAULT_EPS,
+    sensitivity: list[Any] | None = None,
+    sensitivity_threshold: float = SENSITIVITY_THRESHOLD,
 ) -> list[Recommendation]:
     """Remedies for the findings, most urgent first; [] for a healthy model.
 
@@ -127,6 +130,8 @@ def recommend(
         health: unit health from ``diagnose``.
         seq_len: T (defaults to the profile's sequence length).
         eps: the horizon threshold on r_k.
+        sensitivity: LayerSensitivity per layer (the curse of memory), from ``diagnose``.
+        sensitivity_threshold: the recurrent/input sensitivity ratio that calls for a remedy.
     """
     flow = _flow(profile, eps, seq_len)
     seq_len = seq_len or (flow.seq_len if flow else None)
@@ -134,6 +139,7 @@ def recommend(
     found += _exploding(flow, eps)
     found += _spectral(flow, spectra or [])
     found += _vanishing(flow)
+    found += _memory(sensitivity or [], sensitivity_threshold)
     found += _unit_health(flow, health, seq_len)
     found += _cost(flow)
     return found
@@ -243,6 +249,42 @@ def _vanishing(flow: _Flow | None) -> list[Recommendation]:
             "(readout='attention') or residual connections (residual=True)",
         )
     )
+    return found
+
+
+def _memory(sensitivity: list[Any], threshold: float) -> list[Recommendation]:
+    found = []
+    for layer in sensitivity:
+        if not layer.over_sensitive(threshold):
+            continue
+        top = layer.top_part()
+        path = f"{layer.module}.{top}" if layer.module else top
+        path = path.split("[")[0]
+        remedy = (
+            "use an element-wise recurrence with normalized input and an exponential "
+            "parametrization of its eigenvalues (cell='lru'; cell='mingru' or an LSTM's "
+            "forget gates also keep the sensitivity bounded)"
+        )
+        if top == "theta_log":  # the LRU's phase: its modulus is already parametrized
+            remedy = (
+                "start the phases of lambda in a narrower range (a smaller max_phase), since "
+                "the exponential parametrization tames the modulus of lambda but not its phase"
+            )
+        found.append(
+            Recommendation(
+                code="curse-of-memory",
+                finding=(
+                    f"the final state is {num(layer.ratio)}x more sensitive to the recurrent "
+                    f"parameters than to the input parameters, most of all to {path}: the curse "
+                    f"of memory, not a vanishing or exploding gradient ({layer.name})"
+                ),
+                value=float(layer.ratio),
+                advice=(
+                    f"give {path} a learning rate about {num(layer.ratio)}x smaller (an optimizer "
+                    f"parameter group), or {remedy}"
+                ),
+            )
+        )
     return found
 
 

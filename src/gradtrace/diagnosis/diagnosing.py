@@ -31,11 +31,20 @@ from gradtrace.diagnosis.health import (
 from gradtrace.diagnosis.late_loss import LastStates, call_model, first_run
 from gradtrace.diagnosis.recorder import record
 from gradtrace.diagnosis.replay import replay
+from gradtrace.diagnosis.sensitivity import (
+    OVER_SENSITIVE,
+    ROW_STEP_BUDGET,
+    SENSITIVITY_THRESHOLD,
+    LayerSensitivity,
+    diagonal_inputs,
+)
+from gradtrace.diagnosis.sensitivity import measure as measure_sensitivity
 from gradtrace.diagnosis.speak import AdviceContext, speak
 from gradtrace.diagnosis.spectrum import MatrixSpectrum, spectra
 from gradtrace.errors import InvalidValue, check
 from gradtrace.flow import DEFAULT_EPS
 from gradtrace.models.declare import check_cells
+from gradtrace.models.frontier.dynamics import diagonal_spectra, dynamics_from_inputs
 from gradtrace.models.introspect import recurrent_modules
 from gradtrace.models.net import RecurrentNet
 
@@ -61,6 +70,8 @@ class Diagnosis:
     verdict_basis: str = ""  # what the verdict rests on
     signal_profile: Any = None  # GradientProfile of one late loss term (None: same as profile)
     not_computed: dict[str, str] = field(default_factory=dict)  # part -> why it is missing
+    sensitivity: list[LayerSensitivity] = field(default_factory=list)  # the curse of memory
+    sensitivity_threshold: float = SENSITIVITY_THRESHOLD
 
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON-able values (non-finite floats become None)."""
@@ -82,6 +93,8 @@ class Diagnosis:
                 if self.signal_profile is None
                 else self.signal_profile.to_dict(),
                 "not_computed": dict(self.not_computed),
+                "sensitivity": [s.to_dict() for s in self.sensitivity],
+                "sensitivity_threshold": self.sensitivity_threshold,
             }
         )
 
@@ -107,6 +120,8 @@ class Diagnosis:
             if data.get("signal_profile") is None
             else GradientProfile.from_dict(data["signal_profile"]),
             not_computed={str(k): str(v) for k, v in (data.get("not_computed") or {}).items()},
+            sensitivity=[LayerSensitivity.from_dict(s) for s in data.get("sensitivity") or []],
+            sensitivity_threshold=float(data.get("sensitivity_threshold") or SENSITIVITY_THRESHOLD),
         )
 
     def summary(self) -> str:
@@ -132,6 +147,16 @@ class Diagnosis:
         for d in self.lyapunov:
             top = ", ".join(num(e) for e in d.exponents[:3])
             lines.append(f"  {d.name}: Lyapunov exponents {top} per step")
+        for s in self.sensitivity:
+            flag = (
+                ", over-sensitive (curse of memory)"
+                if s.over_sensitive(self.sensitivity_threshold)
+                else ""
+            )
+            lines.append(
+                f"  {s.name}: parameter sensitivity {num(s.ratio)}x (dh_T/dtheta, recurrent vs "
+                f"input parameters, RMS per parameter){flag}"
+            )
         for h in self.health.layers:
             parts = []
             if h.saturated is not None:
@@ -174,6 +199,8 @@ def diagnose(
     products: bool = True,
     saturation_threshold: float = SATURATION_THRESHOLD,
     max_memory: int | None = None,
+    sensitivity: bool | None = None,
+    sensitivity_threshold: float = SENSITIVITY_THRESHOLD,
 ) -> Diagnosis:
     """Measure how gradients flow through ``model`` on ``batch`` and say what to change.
 
@@ -198,10 +225,23 @@ def diagnose(
         saturation_threshold: |phi'| below this share of its peak counts as saturated.
         max_memory: refuse a batch whose estimated memory exceeds this many bytes (default:
             what the machine has available), before anything is allocated.
+        sensitivity: measure each recurrent layer's curse-of-memory sensitivity (the final
+            state's sensitivity to its recurrent vs its input parameters, one backward pass
+            per state unit on the first ``examples`` examples): True always, False never,
+            None (default) where it costs at most 2^16 backward steps per layer (the others
+            are listed in ``not_computed``).
+        sensitivity_threshold: the ratio at or above which a layer is over-sensitive.
     """
     from gradtrace.tracing import trace
 
     entries = _validate(model, loss_fn, forward, cells, eps, k, examples, saturation_threshold)
+    check(sensitivity in (None, True, False), "sensitivity", sensitivity, "True, False or None")
+    check(
+        isinstance(sensitivity_threshold, int | float) and sensitivity_threshold > 0,
+        "sensitivity_threshold",
+        sensitivity_threshold,
+        "a number > 0",
+    )
     from gradtrace.resources import check_memory, diagnose_estimate
 
     check_memory(diagnose_estimate(model, batch), max_memory, name="max_memory")
@@ -217,7 +257,12 @@ def diagnose(
         try:
             for p in params:
                 p.grad = None
-            with record(model, cells) as recording, trace(model, cells=cells) as tracer, last:
+            with (
+                record(model, cells) as recording,
+                diagonal_inputs(model) as layers,
+                trace(model, cells=cells) as tracer,
+                last,
+            ):
                 output = first_run(run, model, entries)
                 loss = _loss(output, batch, loss_fn, targets, last, tracer)
                 loss.backward()
@@ -251,6 +296,16 @@ def diagnose(
         not_computed[f"health: {generic.name}"] = (
             "a declared cell without a kind: its activations and gates are not known"
         )
+    lyapunov += dynamics_from_inputs(
+        {path: (layer, args[0]) for path, (layer, args, _) in layers.items() if args},
+        examples=examples,
+    )
+    found += diagonal_spectra(model)
+    for layer, _, _ in layers.values():
+        not_computed[f"health: {layer.name}"] = (
+            "an element-wise linear recurrence: no activation on the state path to saturate; "
+            "its decays are in the Lyapunov exponents"
+        )
     measured = {d.name for d in lyapunov} | {p.split(": ", 1)[1] for p in not_computed}
     for layer in profile.layers:
         if layer.kind == "marked" and layer.name not in measured:
@@ -259,6 +314,18 @@ def diagnose(
                 "to differentiate; declare its step as a cell for Jacobians"
             )
     dynamic = time.perf_counter()
+    sensitivities = []
+    if sensitivity is not False:
+        budget = None if sensitivity else ROW_STEP_BUDGET
+        with torch.random.fork_rng(devices=devices):
+            torch.set_rng_state(rng)
+            measured_sens = measure_sensitivity(
+                model, recording, layers, cells=cells, examples=examples, budget=budget
+            )
+        sensitivities = measured_sens.layers
+        for name, why in measured_sens.not_computed.items():
+            not_computed[f"sensitivity: {name}"] = why
+    sensed = time.perf_counter()
     dtype = params[0].dtype if params else torch.float32
     health = Health(
         layers=[layer_health(r, threshold=saturation_threshold) for r in runs],
@@ -271,7 +338,15 @@ def diagnose(
     )
     judged = signal_profile if signal_profile is not None else profile
     seq_len = max((int(layer.seq_len) for layer in profile.layers), default=0)
-    advice = recommend(profile=judged, spectra=found, health=health, seq_len=seq_len, eps=eps)
+    advice = recommend(
+        profile=judged,
+        spectra=found,
+        health=health,
+        seq_len=seq_len,
+        eps=eps,
+        sensitivity=sensitivities,
+        sensitivity_threshold=sensitivity_threshold,
+    )
     context = AdviceContext(
         built=isinstance(model, RecurrentNet),
         layers=tuple(judged.names) or tuple(s.name for s in found),
@@ -287,8 +362,11 @@ def diagnose(
         if (signal_profile is not None or loss_fn is None) and not last.fallback
         else "the gradient profile of the loss used"
     )
+    verdict = overall_verdict(judged, eps)
+    if verdict == "healthy" and any(s.over_sensitive(sensitivity_threshold) for s in sensitivities):
+        verdict = OVER_SENSITIVE
     return Diagnosis(
-        verdict=overall_verdict(judged, eps),
+        verdict=verdict,
         seq_len=seq_len,
         eps=eps,
         loss=float(loss.detach()),
@@ -300,12 +378,15 @@ def diagnose(
         timings={
             "trace": traced - started,
             "dynamics": dynamic - traced,
-            "rest": finished - dynamic,
+            "sensitivity": sensed - dynamic,
+            "rest": finished - sensed,
         },
         loss_used=loss_used,
         verdict_basis=basis,
         signal_profile=signal_profile,
         not_computed=not_computed,
+        sensitivity=sensitivities,
+        sensitivity_threshold=float(sensitivity_threshold),
     )
 
 

@@ -109,6 +109,17 @@ def for_user(rec: Recommendation, ctx: AdviceContext) -> Recommendation:
             "(torch's fused layers have none: gradtrace.models.cells.LSTMCell(..., "
             "layer_norm=True) is a drop-in cell)"
         )
+    elif code == "curse-of-memory":
+        found = re.search(r"most of all to (\S+):", rec.finding)
+        param = found.group(1) if found else "<recurrent parameter>"
+        factor = num(rec.value) if rec.value else "10"
+        advice = (
+            f"give {param} its own, smaller learning rate: torch.optim.Adam([{{'params': "
+            f"[model.get_parameter('{param}')], 'lr': lr / {factor}}}, {{'params': [p for n, p "
+            f"in model.named_parameters() if n != '{param}']}}], lr=lr); or replace {module} "
+            "by an element-wise recurrence with normalized input and exponentially "
+            "parametrized eigenvalues (gradtrace.models.frontier.LRULayer)"
+        )
     elif code == "truncated-bptt":
         window = int(rec.value) if rec.value else "k"
         advice = (

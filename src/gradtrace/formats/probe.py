@@ -11,7 +11,13 @@ from gradtrace.formats.base import READ, FormatError, check_version, validate
 from gradtrace.formats.profile import ProfileData
 
 VERSION = 1
-VERDICTS = ("healthy", "vanishing", "exploding", "non-finite")
+VERDICTS = (
+    "healthy",
+    "vanishing",
+    "exploding",
+    "non-finite",
+    "over-sensitive (curse of memory)",
+)
 
 
 class Spectrum(BaseModel):

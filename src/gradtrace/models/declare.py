@@ -19,6 +19,8 @@ parameter layout (``weight_ih``, ``weight_hh``, ``bias_ih``, ``bias_hh`` in torc
 diagnose then uses closed-form Jacobians and reads its matrices. Any other cell is diagnosed
 exactly through autograd on its own forward; ``state_arg`` (position or keyword of the previous
 state in the cell's call, default 1, i.e. ``cell(x, state)``) says where the state goes back in.
+``recurrent`` / ``inputs`` name the parameters that carry the recurrence and read the input
+(for diagnose's curse-of-memory sensitivity; weight_hh / weight_ih when the cell has them).
 """
 
 from __future__ import annotations
@@ -46,9 +48,24 @@ class CellDeclaration:
     state: Selector | None = None
     kind: str | None = None  # "rnn" | "lstm" | "gru" (torch layout) or None (any other cell)
     state_arg: int | str = 1
+    recurrent: tuple[str, ...] = ()  # parameter names that carry the recurrence (W_hh, lambda)
+    inputs: tuple[str, ...] = ()  # parameter names that read the input (W_ih)
 
     def __post_init__(self) -> None:
         from gradtrace.errors import InvalidValue
+
+        for name in ("recurrent", "inputs"):
+            value = getattr(self, name)
+            if isinstance(value, str) or not all(isinstance(v, str) for v in value):
+                raise InvalidValue(name, value, "a tuple of parameter names")
+            object.__setattr__(self, name, tuple(value))
+        if bool(self.recurrent) != bool(self.inputs):
+            raise InvalidValue(
+                "recurrent" if not self.recurrent else "inputs",
+                "()",
+                "parameter names, given together with "
+                + ("inputs" if not self.recurrent else "recurrent"),
+            )
 
         if self.state is not None and not callable(self.state):
             raise InvalidValue("state", self.state, "a callable output -> h or (h, c), or None")
@@ -108,13 +125,20 @@ def recurrent_cell(
     state: Selector | None = None,
     kind: str | None = None,
     state_arg: int | str = 1,
+    recurrent: tuple[str, ...] = (),
+    inputs: tuple[str, ...] = (),
 ) -> Any:
     """Class decorator: declare a module class as a one-step recurrent cell (see module docs).
 
     Use bare (``@recurrent_cell``) or with arguments (``@recurrent_cell(kind="lstm")``). It only
     sets a class attribute; instances, their state_dict and pickles are unchanged.
+    ``recurrent`` and ``inputs`` name the parameters that carry the recurrence and that read
+    the input (``("weight_hh",)``, ``("weight_ih",)`` by default where the cell has them): the
+    curse-of-memory sensitivity compares the two.
     """
-    declaration = CellDeclaration(state=state, kind=kind, state_arg=state_arg)
+    declaration = CellDeclaration(
+        state=state, kind=kind, state_arg=state_arg, recurrent=recurrent, inputs=inputs
+    )
 
     def apply(target: T) -> T:
         from gradtrace.errors import InvalidValue

@@ -23,6 +23,7 @@ TONES: dict[str, Tone] = {
     "fail": "bad",
     "refuted": "bad",
     "unsolved": "warn",
+    "over-sensitive (curse of memory)": "warn",
     "partly": "warn",
     "mixed": "warn",
 }

@@ -67,10 +67,18 @@ def layer_inputs(model: nn.Module, batch: Any) -> dict[str, tuple[nn.Module, tor
 
 def diagonal_dynamics(model: nn.Module, batch: Any, *, examples: int = 1) -> list[Any]:
     """LayerDynamics (exact exponents and product norms) of every diagonal layer of ``model``."""
+    return dynamics_from_inputs(layer_inputs(model, batch), examples=examples)
+
+
+def dynamics_from_inputs(
+    inputs: dict[str, tuple[nn.Module, torch.Tensor]], *, examples: int = 1
+) -> list[Any]:
+    """LayerDynamics of diagonal layers from the input each received ({path: (layer, x)});
+    each is named as its trace names it (the layer's ``name``)."""
     from gradtrace.diagnosis.dynamics import LayerDynamics, lag_grid
 
     out = []
-    for path, (layer, x) in layer_inputs(model, batch).items():
+    for path, (layer, x) in inputs.items():
         with torch.no_grad():
             logs = decay_logs(layer, x[:examples]).to(torch.float64)  # (E, T, n)
         steps, size = logs.shape[1], logs.shape[2]
@@ -80,7 +88,7 @@ def diagonal_dynamics(model: nn.Module, batch: Any, *, examples: int = 1) -> lis
         norms = [math.exp(float(tail[:, k - 1].max(-1).values.mean())) for k in lags]
         out.append(
             LayerDynamics(
-                name=path,
+                name=getattr(layer, "name", path),
                 kind="diagonal",
                 layer=0,
                 direction="forward",
@@ -107,7 +115,7 @@ def diagonal_spectra(model: nn.Module) -> list[Any]:
             radius = float(lam.abs().max())
             found.append(
                 MatrixSpectrum(
-                    name=path,
+                    name=getattr(module, "name", path),
                     kind="lru",
                     layer=0,
                     direction="forward",

@@ -42,7 +42,7 @@ def modrelu(z: torch.Tensor, bias: torch.Tensor) -> torch.Tensor:
     return torch.sign(z) * F.relu(z.abs() + bias)
 
 
-@recurrent_cell
+@recurrent_cell(recurrent=("recurrent.parametrizations.weight.original",), inputs=("input.weight",))
 class ExpRNNCell(nn.Module):
     """One expRNN step: (x_t (B, I), h (B, H) or None) -> modrelu(V x_t + B h) (B, H)."""
 

@@ -23,7 +23,7 @@ from gradtrace.models.declare import recurrent_cell
 DEFAULT_HORIZON = 1000  # the paper sets the constraint for the task's T
 
 
-@recurrent_cell
+@recurrent_cell(recurrent=("u",), inputs=("input.weight",))
 class IndRNNCell(nn.Module):
     """One IndRNN step: (x_t (B, I), h (B, H) or None) -> relu(W x_t + u * h + b) (B, H)."""
 

@@ -76,7 +76,7 @@ def _top_exponents(dynamics: Any) -> dict[str, float | None]:
 
 
 def _worst(verdicts: list[str]) -> str:
-    order = ("non-finite", "exploding", "vanishing", "healthy")
+    order = ("non-finite", "exploding", "vanishing", "over-sensitive (curse of memory)", "healthy")
     return min(verdicts, key=order.index) if verdicts else "?"
 
 
