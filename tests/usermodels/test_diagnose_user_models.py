@@ -23,6 +23,31 @@ def test_diagnose_takes_the_models_own_batch_and_covers_every_layer(entry):
     }
     assert set(found.profile.names) <= named  # every layer: exponents, or why there are none
     assert all(why for why in found.not_computed.values())
+    # the curse of memory: measured, or said why not, for every recurrent module
+    sensed = {s.name for s in found.sensitivity} | {
+        part.split(": ", 1)[1] for part in found.not_computed if part.startswith("sensitivity")
+    }
+    assert all(any(n == s or n.startswith(s + ".") for s in sensed) for n in found.profile.names)
+
+
+def test_the_curse_of_memory_names_what_it_cannot_measure_and_measures_what_is_declared():
+    from gradtrace_tests_zoo import IndRNNEntry, Seq2SeqEntry
+
+    entry = Seq2SeqEntry()
+    model, batch = entry.build(), entry.batch()
+    found = gradtrace.diagnose(model, entry.model_batch(model, batch), cells=entry.cells)
+    assert {s.name for s in found.sensitivity} >= {"encoder.gru.l0", "encoder.gru.l0.reverse"}
+    assert "times in one forward" in found.not_computed["sensitivity: decoder.gru"]
+
+    entry = IndRNNEntry()
+    model, batch = entry.build(), entry.batch()
+    found = gradtrace.diagnose(model, batch[0], cells=entry.cells)
+    assert "recurrent_cell(recurrent=" in found.not_computed["sensitivity: cell"]
+    declared = gradtrace.CellDeclaration(recurrent=("u",), inputs=("weight_ih",))
+    found = gradtrace.diagnose(model, batch[0], cells={"cell": declared})
+    (layer,) = found.sensitivity
+    assert layer.name == "cell" and layer.parameter_paths() == ["cell.u"]
+    assert layer.ratio > 0 and "sensitivity: cell" not in found.not_computed
 
 
 def test_a_per_step_language_model_loss_gets_a_signal_profile_for_the_verdict():

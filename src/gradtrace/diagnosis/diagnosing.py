@@ -325,6 +325,16 @@ def diagnose(
         sensitivities = measured_sens.layers
         for name, why in measured_sens.not_computed.items():
             not_computed[f"sensitivity: {name}"] = why
+        named = {s.name for s in sensitivities} | {
+            k.split(": ", 1)[1] for k in not_computed if k.startswith("sensitivity: ")
+        }
+        for layer in profile.layers:
+            if layer.kind == "marked" and layer.name not in named:
+                not_computed[f"sensitivity: {layer.name}"] = (
+                    "a recurrence marked with gradtrace.mark/mark_sequence: which parameters "
+                    "carry it is not known; declare its step as a cell with "
+                    "recurrent_cell(recurrent=[...], inputs=[...])"
+                )
     sensed = time.perf_counter()
     dtype = params[0].dtype if params else torch.float32
     health = Health(

@@ -35,6 +35,7 @@ class Recording:
 
     fused: dict[str, tuple[torch.Tensor, Any]] = field(default_factory=dict)  # path -> (x, hx)
     cells: dict[str, list[CellCall]] = field(default_factory=dict)  # path -> calls in order
+    fused_calls: dict[str, int] = field(default_factory=dict)  # path -> calls per forward
 
     def missing(self, entries: list[RecurrentModule]) -> list[str]:
         """Paths of the modules that were never called."""
@@ -76,6 +77,7 @@ def record(
 
     def fused_hook(path: str):
         def hook(module: nn.Module, args: tuple, kwargs: dict) -> None:
+            recording.fused_calls[path] = recording.fused_calls.get(path, 0) + 1
             if path in recording.fused:
                 return  # a module called twice per forward: the first call is diagnosed
             x = args[0] if args else kwargs.get("input")

@@ -309,6 +309,17 @@ def _units(
                 yield _cell_unit(entry, calls, examples)
         elif entry.path in recording.fused:
             x, hx = recording.fused[entry.path]
+            calls = recording.fused_calls.get(entry.path, 1)
+            if calls > 1:
+                yield (
+                    entry.path or entry.kind,
+                    (
+                        f"called {calls} times in one forward (a step or a few at a time, like a "
+                        "decoder): the state after one call says nothing about the memory across "
+                        "calls; declare the module as a cell (cells={...}) to follow it"
+                    ),
+                )
+                continue
             if fast_path(entry):
                 flops = None if budget is None else budget * FLOPS_PER_PASS_STEP
                 yield from fused_sensitivities(entry, x, hx, examples, flops)
