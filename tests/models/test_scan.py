@@ -64,3 +64,33 @@ def test_gradients_equal_the_loops_at_t_1000():
 
 def test_chunks_are_about_half_the_square_root_of_t():
     assert [chunk_size(t) for t in (1, 4, 100, 10_000)] == [1, 1, 5, 50]
+
+
+@pytest.mark.parametrize("steps", [15, 16, 17, 101, 2500])
+@pytest.mark.parametrize("start", [False, True])
+def test_time_invariant_decays_scan_by_powers_with_the_same_values_and_gradients(steps, start):
+    """The LRU's lambda (size 1 on the time axis): powers of a and a recursive carry."""
+    generator = torch.Generator().manual_seed(2)
+    angle = torch.rand(2, 1, 5, generator=generator, dtype=torch.float64)
+    radius = 0.9 + 0.099 * torch.rand(2, 1, 5, generator=generator, dtype=torch.float64)
+    results = []
+    for run in (loop_scan, scan):
+        lam = torch.polar(radius, angle).requires_grad_()
+        b = torch.randn(
+            2, steps, 5, generator=torch.Generator().manual_seed(3), dtype=torch.complex128
+        ).requires_grad_()
+        h0 = (
+            torch.randn(
+                2, 5, generator=torch.Generator().manual_seed(4), dtype=torch.complex128
+            ).requires_grad_()
+            if start
+            else None
+        )
+        h = run(lam, b, h0)
+        torch.view_as_real(h).mul(
+            torch.linspace(-1, 1, 2 * h.numel(), dtype=torch.float64).view(*h.shape, 2)
+        ).sum().backward()
+        results.append((h.detach(), lam.grad, b.grad, None if h0 is None else h0.grad))
+    for got, expected in zip(results[1], results[0], strict=True):
+        if expected is not None:
+            torch.testing.assert_close(got, expected, rtol=1e-9, atol=1e-10)

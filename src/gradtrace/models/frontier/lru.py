@@ -85,12 +85,18 @@ class LRULayer(nn.Module):
 
     def recurrence_input(self, v: torch.Tensor) -> torch.Tensor:
         """gamma * (B v_t) for all t: (B, T, H) real -> (B, T, N) complex."""
-        gamma = torch.exp(self.gamma_log)  # v is real: two real matmuls, not a complex one
-        return torch.complex((v @ self.B_re.T) * gamma, (v @ self.B_im.T) * gamma)
+        # v is real: one real matmul onto interleaved (re, im) rows, viewed as complex
+        gamma = torch.exp(self.gamma_log)[:, None, None]
+        weight = (torch.stack([self.B_re, self.B_im], dim=1) * gamma).reshape(-1, v.shape[-1])
+        out = v @ weight.T  # (B, T, 2N): re_0, im_0, re_1, ...
+        return torch.view_as_complex(out.reshape(*out.shape[:-1], -1, 2))
 
     def readout(self, h: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
         """y_t = Re(C h_t) + D * v_t: (B, T, N) complex, (B, T, H) -> (B, T, H)."""
-        return h.real @ self.C_re.T - h.imag @ self.C_im.T + self.D * v
+        # Re(C h) = C_re h_re - C_im h_im: one real matmul on h's (re, im) pairs
+        weight = torch.stack([self.C_re, -self.C_im], dim=-1).reshape(self.C_re.shape[0], -1)
+        pairs = torch.view_as_real(h.contiguous()).flatten(-2)  # (B, T, 2N)
+        return torch.addcmul(pairs @ weight.T, self.D, v)
 
     def forward(self, x: torch.Tensor, state=None) -> tuple[torch.Tensor, torch.Tensor]:
         """(B, T, I), h0 (B, N) complex or None -> outputs (B, T, H) and h_T (B, N) complex."""
