@@ -301,6 +301,15 @@ def render_compare(results) -> Group:
         ],
     )
     table.add_row(
+        "memory sensitivity",
+        *[
+            f"{_fmt(max(s.ratio for s in r.diagnosis.sensitivity))}x"
+            if r.diagnosis.sensitivity
+            else "-"
+            for r in results
+        ],
+    )
+    table.add_row(
         "advice",
         *["\n".join(a.code for a in r.diagnosis.recommendations) or "none" for r in results],
     )

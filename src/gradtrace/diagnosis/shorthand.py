@@ -1,8 +1,9 @@
 """The compact model syntax of ``gradtrace probe``: "rnn:tanh:orthogonal", "lstm,forget_bias=1".
 
 A SPEC is a list of items separated by ':' or ','. An item is either ``key=value`` or a bare
-word: a cell (rnn, lstm, gru), an activation (tanh, sigmoid, relu, leaky_relu, prelu), an init
-name (default, orthogonal, identity, ...) or a switch (residual, layer_norm / ln, attention).
+word: a cell (rnn, lstm, gru, indrnn, exprnn, lru, mingru, minlstm, selective_ssm), an
+activation (tanh, sigmoid, relu, leaky_relu, prelu), an init name (default, orthogonal,
+identity, ...) or a switch (residual, layer_norm / ln, attention).
 Keys: cell, activation, init, scale (init_scale), forget_bias (fb), hidden (hidden_size),
 layers (num_layers), residual, layer_norm (ln), readout, leaky_slope, dropout, label.
 Items override a base ModelSpec; a gated cell named here drops the base's non-tanh activation,
@@ -19,7 +20,7 @@ from gradtrace.errors import InvalidValue
 from gradtrace.init import INITIALIZERS
 from gradtrace.models import ModelSpec
 
-CELLS = ("rnn", "lstm", "gru")
+CELLS = ("rnn", "lstm", "gru", "indrnn", "exprnn", "lru", "mingru", "minlstm", "selective_ssm")
 ACTIVATIONS = ("tanh", "sigmoid", "relu", "leaky_relu", "prelu")
 SWITCHES = {
     "residual": ("residual", True),
