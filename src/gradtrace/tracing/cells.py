@@ -24,6 +24,15 @@ def example_norms(grad: torch.Tensor) -> torch.Tensor:
     return torch.linalg.vector_norm(grad.reshape(grad.shape[0], -1), dim=1)
 
 
+class Reached:
+    """A flag the step records set when a backward first writes one (shared by a pass)."""
+
+    __slots__ = ("value",)
+
+    def __init__(self) -> None:
+        self.value = False
+
+
 class CellSteps:
     """Per-step norms of one cell (or mark) in one pass: lists of (B,) tensors, None until hooked.
 
@@ -31,8 +40,9 @@ class CellSteps:
     no backward reached (say a validation forward without torch.no_grad()) are left out.
     """
 
-    def __init__(self, *, cell_state: bool) -> None:
+    def __init__(self, *, cell_state: bool, flag: Reached | None = None) -> None:
         self.cell_state = cell_state
+        self.flag = flag or Reached()
         self.h: list[torch.Tensor | None] = []
         self.c: list[torch.Tensor | None] = []
         self.segments: list[int] = []
@@ -57,8 +67,13 @@ class CellSteps:
             c.register_hook(partial(self._store, self.c, index))
 
     def _store(self, store: list, index: int, grad: torch.Tensor) -> None:
-        store[index] = example_norms(grad.detach())
+        # a tensor hook runs once per step in backward: keep it to one norm and a set insert
+        if grad.dim() > 1:
+            store[index] = torch.linalg.vector_norm(grad.reshape(grad.shape[0], -1), dim=1)
+        else:
+            store[index] = torch.linalg.vector_norm(grad)
         self.reached.add(self.segments[index])
+        self.flag.value = True
 
     def per_step(self, which: str = "h") -> np.ndarray | None:
         """(T,) mean norm per step (0 where no gradient reached the step); None if not recorded."""
@@ -66,8 +81,16 @@ class CellSteps:
         kept = [n for n, seg in zip(store, self.segments, strict=True) if seg in self.reached]
         if which == "c" and (not self.has_c or all(norm is None for norm in kept)):
             return None
+        if not kept:
+            return np.zeros(0)
+        shapes = {tuple(n.shape) for n in kept if n is not None}
+        if len(shapes) == 1:  # one batch size throughout: one stack, one mean
+            like = next(n for n in kept if n is not None)
+            zero = torch.zeros_like(like)
+            stacked = torch.stack([zero if n is None else n for n in kept])
+            return stacked.reshape(len(kept), -1).mean(dim=1).cpu().double().numpy()
         means = [torch.zeros(()) if norm is None else norm.mean().cpu() for norm in kept]
-        return torch.stack(means).double().numpy() if means else np.zeros(0)
+        return torch.stack(means).double().numpy()
 
     def tensors(self) -> list[torch.Tensor]:
         """The norm tensors held."""
@@ -77,7 +100,8 @@ class CellSteps:
 class SequenceSteps:
     """Per-step norms of tensors marked with ``mark_sequence``: one (T_i,) record per call."""
 
-    def __init__(self) -> None:
+    def __init__(self, flag: Reached | None = None) -> None:
+        self.flag = flag or Reached()
         self.calls: list[torch.Tensor | None] = []
         self.segments: list[int] = []
         self.reached: set[int] = set()
@@ -99,6 +123,7 @@ class SequenceSteps:
         flat = moved.reshape(moved.shape[0], moved.shape[1], -1)
         self.calls[index] = torch.linalg.vector_norm(flat, dim=2).mean(dim=1)  # (T,)
         self.reached.add(self.segments[index])
+        self.flag.value = True
 
     def per_step(self) -> np.ndarray:
         """(T,) mean norm per step over the calls a backward reached, concatenated in order."""

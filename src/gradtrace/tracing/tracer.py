@@ -36,7 +36,7 @@ from gradtrace.errors import InvalidValue, UnsupportedModel
 from gradtrace.models.declare import check_cells
 from gradtrace.models.introspect import RecurrentModule, recurrent_modules
 from gradtrace.tracing.capture import CapturedCall, capture_call, rng_state
-from gradtrace.tracing.cells import CellSteps, SequenceSteps
+from gradtrace.tracing.cells import CellSteps, Reached, SequenceSteps
 from gradtrace.tracing.fused import FusedForward
 from gradtrace.tracing.layers import layer_profiles
 from gradtrace.tracing.marks import ACTIVE
@@ -60,6 +60,7 @@ class _Pass:
         self.marks: dict[str, CellSteps] = {}
         self.sequences: dict[str, SequenceSteps] = {}
         self.replayed = False
+        self.flag = Reached()  # set by the step records' backward hooks
 
     def tensors(self) -> list[torch.Tensor]:
         """Every norm tensor this pass holds: O(T*B) numbers."""
@@ -73,9 +74,10 @@ class _Pass:
 
     def reached(self) -> bool:
         """Whether a backward pass has written any of this pass's records."""
-        steps = [*self.cells.values(), *self.marks.values(), *self.sequences.values()]
-        if any(s.filled for s in steps):
+        if self.flag.value:  # a cell, mark or sequence record was written
             return True
+        if not self.calls and not self.captures:
+            return False
         if any(c.reached for calls in self.captures.values() for c in calls):
             return True
         return any(n.filled for calls in self.calls.values() for c in calls for n in c.values())
@@ -192,9 +194,10 @@ class Tracer:
                 f"trace(model, cells={{{type(entry.module).__name__}: lambda out: out[1]}}) "
                 "returning h or (h, c)"
             )
-        cells = self._current().cells
+        current = self._current()
+        cells = current.cells
         if id(entry.module) not in cells:
-            cells[id(entry.module)] = CellSteps(cell_state=self.cell_state)
+            cells[id(entry.module)] = CellSteps(cell_state=self.cell_state, flag=current.flag)
         cells[id(entry.module)].add(h, c, self._segment)
 
     def _global_pre(self, module: nn.Module, args: Any) -> None:
@@ -223,17 +226,19 @@ class Tracer:
 
     def add_mark(self, name: str, h: torch.Tensor) -> None:
         """Record one step of the inline recurrence ``name`` (see ``gradtrace.mark``)."""
-        marks = self._current().marks
+        current = self._current()
+        marks = current.marks
         if name not in marks:
-            marks[name] = CellSteps(cell_state=False)
+            marks[name] = CellSteps(cell_state=False, flag=current.flag)
         marks[name].add(h, None, self._segment)
         self.last_marked = h
 
     def add_sequence(self, name: str, b: torch.Tensor, time_dim: int, batch_dim: int) -> None:
         """Record every step of ``b`` as the recurrence ``name`` (see ``mark_sequence``)."""
-        sequences = self._current().sequences
+        current = self._current()
+        sequences = current.sequences
         if name not in sequences:
-            sequences[name] = SequenceSteps()
+            sequences[name] = SequenceSteps(current.flag)
         sequences[name].add(b, time_dim, batch_dim, self._segment)
 
     def _current(self) -> _Pass:
