@@ -170,6 +170,7 @@ def _options() -> dict[str, Any]:
 
     return {
         "constraints": constraints(),
+        "defaults": ProbeRequest().model_dump(),  # what an unset field of a request means
         "cells": _CELLS,
         "cell_labels": _cell_labels(),
         "activations": _ACTIVATIONS,

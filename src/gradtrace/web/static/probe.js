@@ -19,6 +19,7 @@
 
   var schema = null;  // the server's constraints (/api/options): the form offers only these
   var labels = {};  // cell -> its name in words ("LRU", "minGRU")
+  var defaults = {};  // the server's value of each field a request leaves out
   var FIELDS = ["r_min", "r_max", "max_phase", "state_size", "horizon"];  // frontier cells only
 
   // The work units of a request, as the server counts them (schema.work.formula).
@@ -111,6 +112,7 @@
     var opts = await GT.api("/api/options");
     schema = opts.constraints;
     labels = opts.cell_labels || {};
+    defaults = opts.defaults || {};
     cellButtons(opts.cells);
     fillSelect($("activation"), opts.activations, "tanh");
     fillSelect($("init"), opts.inits, "default");
@@ -320,7 +322,7 @@
     var cell = labels[req.cell] || req.cell;
     var parts = [cell + (req.cell === "rnn" || req.cell === "exprnn" ? "/" + req.activation : "")];
     if (req.init !== "default" || !schema || schema.inits_by_cell[req.cell].length > 1) parts.push(req.init);
-    if (req.init_scale !== null) parts.push("×" + req.init_scale);
+    if (req.init_scale != null) parts.push("×" + req.init_scale);
     parts.push("H" + req.hidden_size, "T" + req.seq_len);
     if (req.num_layers > 1) parts.push("L" + req.num_layers);
     if (req.layer_norm) parts.push("LN");
@@ -360,6 +362,7 @@
   }
 
   async function addProbe(req) {
+    req = Object.assign({}, defaults, req);  // a saved or shared request may leave fields out
     var result = await runJob(req);
     var id = ++nextId;
     runs.push({id: id, color: GT.color(id - 1), label: labelOf(req), request: req, result: result});
