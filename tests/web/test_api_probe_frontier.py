@@ -37,6 +37,21 @@ def test_every_frontier_cell_probes_to_the_library_s_profile_with_layers_named_i
     assert all(not key.split(": ")[-1].startswith("layers.") for key in view["not_computed"])
 
 
+def test_loop_backend_layers_are_named_in_words_too(client):
+    request = {"cell": "rnn", "layer_norm": True, "num_layers": 2, **SMALL}  # the step loop
+    view = client.post("/api/probe", json=request).json()
+    assert [layer["name"] for layer in view["layers"]] == ["layer 1", "layer 2"]
+    assert [s["name"] for s in view["spectra"]] == ["layer 1", "layer 2"]
+
+
+def test_the_new_fields_are_in_the_api_schema_with_their_meaning(client):
+    fields = client.get("/openapi.json").json()["components"]["schemas"]["ProbeRequest"]
+    props = fields["properties"]
+    assert {"r_min", "r_max", "max_phase", "state_size", "horizon"} <= set(props)
+    assert "LRU" in props["r_min"]["description"] and "IndRNN" in props["horizon"]["description"]
+    assert "modrelu" in props["activation"]["enum"] and "lru" in props["cell"]["enum"]
+
+
 def test_the_lru_view_carries_its_exact_lambdas_inside_the_chosen_ring(client, lru_spectra):
     from gradtrace.models import ModelSpec, build_model
     from gradtrace.models.frontier import diagonal_spectra

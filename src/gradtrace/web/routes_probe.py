@@ -138,7 +138,6 @@ def constraints() -> dict[str, Any]:
             "state_size": "H (LRU), " + str(STATE_DEFAULT["selective_ssm"]) + " (selective SSM)",
             "horizon": _indrnn_horizon(),
         },
-        "ring_order": "r_min < r_max < 1",
         "inits_without_scale": [
             i for i in INITIALIZERS if i in SCALE_MEANING and SCALE_MEANING[i] is None
         ],

@@ -69,11 +69,28 @@ class ProbeRequest(StrictModel):
     task: str | None = Field(default=None, max_length=40)
     # frontier cells only (ModelSpec.FRONTIER_FIELDS); unset: the paper's default
     # (the radii's range [0, 1) is ModelSpec's check, whose message says why)
-    r_min: float | None = Field(default=None, allow_inf_nan=False)
-    r_max: float | None = Field(default=None, allow_inf_nan=False)
-    max_phase: float | None = Field(default=None, gt=0, le=2 * math.pi, allow_inf_nan=False)
-    state_size: int | None = Field(default=None, ge=1, le=WEB.hidden_size)
-    horizon: int | None = Field(default=None, ge=1, le=WEB.seq_len)
+    r_min: float | None = Field(
+        default=None, allow_inf_nan=False, description="LRU: smallest |lambda| at init (0.9)"
+    )
+    r_max: float | None = Field(
+        default=None, allow_inf_nan=False, description="LRU: largest |lambda| at init (0.999)"
+    )
+    max_phase: float | None = Field(
+        default=None,
+        gt=0,
+        le=2 * math.pi,
+        allow_inf_nan=False,
+        description="LRU: largest arg(lambda) at init (2 pi)",
+    )
+    state_size: int | None = Field(
+        default=None,
+        ge=1,
+        le=WEB.hidden_size,
+        description="LRU (H) and selective SSM (16): state size N",
+    )
+    horizon: int | None = Field(
+        default=None, ge=1, le=WEB.seq_len, description="IndRNN: |u| <= 2^(1/horizon) (1000)"
+    )
 
     @field_validator("task")
     @classmethod
