@@ -121,6 +121,8 @@
       $(k).max = opts.bounds[k];
       $(k).title = "at most " + opts.bounds[k];
     });
+    $("state_size").max = opts.bounds.hidden_size;  // ProbeRequest's bounds on the two
+    $("horizon").max = opts.bounds.seq_len;
     setCell("rnn");
   }
 
