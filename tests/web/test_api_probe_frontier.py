@@ -93,6 +93,20 @@ def test_the_default_lru_ring_is_the_paper_s():
 RADIUS = "a radius in [0, 1) (|lambda| = 1 or more is unstable)"
 
 
+def test_each_layer_carries_diagnose_s_sensitivity_ratio_and_flag():
+    g = [1.0, 0.9, 0.8]
+    profile = {"layers": [{"name": n, "kind": "marked", "layer": i, "direction": 0, "g": g}
+                          for i, n in enumerate(["layers.0", "layers.1"])]}  # fmt: skip
+    sensitivity = [{"name": "layers.0", "ratio": 31.4}, {"name": "layers.1", "ratio": 2.0}]
+    data = {"diagnosis": {"profile": profile, "sensitivity": sensitivity,
+                          "sensitivity_threshold": 10.0}}  # fmt: skip
+    first, second = probe_view(data)["layers"]
+    assert (first["name"], first["sensitivity"], first["over_sensitive"]) == ("layer 1", 31.4, True)
+    assert (second["sensitivity"], second["over_sensitive"]) == (2.0, False)
+    plain = probe_view({"diagnosis": {"profile": profile}})["layers"][0]  # not measured
+    assert plain["sensitivity"] is None and plain["over_sensitive"] is None
+
+
 @pytest.mark.parametrize(
     ("payload", "name", "allowed"),
     [

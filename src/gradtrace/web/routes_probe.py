@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import threading
 from typing import Any
 
@@ -41,7 +42,26 @@ def probe_spec(req: ProbeRequest) -> Any:
     return spec
 
 
-def _layer_view(curve: Curve, eps: float, lyapunov: float | None) -> dict[str, Any]:
+def _sensitivities(data: dict[str, Any]) -> dict[str, tuple[float | None, bool | None]]:
+    """Layer (in words) -> (ratio, over-sensitive) of diagnose's curse-of-memory measure.
+
+    The ratio is diagnose's: the RMS sensitivity of h_T to the recurrent parameters over that
+    to the input parameters; a layer is over-sensitive at or above its threshold.
+    """
+    diag = data.get("diagnosis") or {}
+    threshold = diag.get("sensitivity_threshold")
+    out: dict[str, tuple[float | None, bool | None]] = {}
+    for sens in diag.get("sensitivity") or []:
+        ratio = sens.get("ratio")
+        finite = isinstance(ratio, int | float) and math.isfinite(ratio)
+        flag = None if threshold is None or not finite else bool(ratio >= threshold)
+        out[readable_layer(str(sens.get("name")))] = (ratio if finite else None, flag)
+    return out
+
+
+def _layer_view(
+    curve: Curve, eps: float, lyapunov: float | None, sensitivity: tuple[Any, Any]
+) -> dict[str, Any]:
     r = relative_profile(curve.g)
     lagged = curve.g[::-1]
     return {
@@ -53,6 +73,8 @@ def _layer_view(curve: Curve, eps: float, lyapunov: float | None) -> dict[str, A
         "horizon": horizon(r, eps),
         "verdict": verdict(r, eps),
         "lyapunov": lyapunov,
+        "sensitivity": sensitivity[0],
+        "over_sensitive": sensitivity[1],
     }
 
 
@@ -95,7 +117,11 @@ def probe_view(result: Any) -> dict[str, Any]:
     data = result.to_dict() if hasattr(result, "to_dict") else result
     parts = probe_parts(data)
     ring = _ring(data)
-    layers = [_layer_view(c, parts.eps, parts.lyapunov.get(c.name)) for c in parts.curves]
+    sens = _sensitivities(data)
+    layers = [
+        _layer_view(c, parts.eps, parts.lyapunov.get(c.name), sens.get(c.name, (None, None)))
+        for c in parts.curves
+    ]
     first = layers[0] if layers else {"decay_factor": None, "horizon": None}
     health = parts.health
     return {

@@ -14,6 +14,7 @@ GT.TONES = {
   healthy: "good", solved: "good", pass: "good", supported: "good",
   vanishing: "bad", exploding: "bad", "non-finite": "bad", diverged: "bad", failed: "bad",
   fail: "bad", refuted: "bad", unsolved: "warn", partly: "warn", mixed: "warn",
+  "over-sensitive (curse of memory)": "bad",
 };
 GT.tone = function (word) { return GT.TONES[String(word).trim().toLowerCase()] || "neutral"; };
 

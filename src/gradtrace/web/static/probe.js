@@ -298,11 +298,18 @@
     drawEigen(res);
     var layers = $("layers-table");
     layers.innerHTML = "";
-    layers.appendChild(GT.table({title: "", columns: ["layer", "verdict", "γ̂", "horizon", "λ₁ per step"],
+    var sensed = res.layers.some(function (l) { return l.sensitivity != null; });
+    var columns = ["layer", "verdict", "γ̂", "horizon", "λ₁ per step"];
+    if (sensed) columns.push("sensitivity rec/in");
+    var note = "λ₁: largest Lyapunov exponent of the hidden-state dynamics; below 0 they contract.";
+    if (sensed) note += " Sensitivity: of h_T to the recurrent over the input parameters (RMS); large: the curse of memory.";
+    layers.appendChild(GT.table({title: "", columns: columns,
       rows: res.layers.map(function (l) {
-        return [l.name, l.verdict, l.decay_factor, l.horizon === null ? "beyond T" : l.horizon, l.lyapunov];
+        var row = [l.name, l.verdict, l.decay_factor, l.horizon === null ? "beyond T" : l.horizon, l.lyapunov];
+        if (sensed) row.push(l.sensitivity == null ? "" : GT.fmtCell(l.sensitivity) + "×" + (l.over_sensitive ? " over-sensitive" : ""));
+        return row;
       }),
-      note: "λ₁: largest Lyapunov exponent of the hidden-state dynamics; below 0 they contract."}));
+      note: note}));
     var health = $("health-table");
     health.innerHTML = "";
     if (res.health.rows.length) health.appendChild(GT.table(res.health));
