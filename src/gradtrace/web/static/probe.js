@@ -306,7 +306,7 @@
     layers.appendChild(GT.table({title: "", columns: columns,
       rows: res.layers.map(function (l) {
         var row = [l.name, l.verdict, l.decay_factor, l.horizon === null ? "beyond T" : l.horizon, l.lyapunov];
-        if (sensed) row.push(l.sensitivity == null ? "" : GT.fmtCell(l.sensitivity) + "×" + (l.over_sensitive ? " over-sensitive" : ""));
+        if (sensed) row.push(l.sensitivity == null ? "" : GT.fmtCell(l.sensitivity) + "×" + (l.over_sensitive ? " (over-sensitive)" : ""));
         return row;
       }),
       note: note}));
