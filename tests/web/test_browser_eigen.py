@@ -83,6 +83,7 @@ def test_an_lru_probe_draws_its_lambdas_inside_the_ring_and_the_unit_circle(lab,
     labels = page.evaluate("[...document.querySelectorAll('#eigen-0 .xtitle, #eigen-0 .ytitle')]"
                            ".map(t => t.textContent)")  # fmt: skip
     assert labels == ["Re λ", "Im λ"]
+    assert page.inner_text("#health-table").startswith("No unit-health measurements")
     shot(page, "probe-lru-eigenvalues")
     # the new fields live in the address and the export, and come back on reload
     saved = json.loads(page.evaluate("decodeURIComponent(location.hash.slice(8))"))

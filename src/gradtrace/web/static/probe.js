@@ -313,7 +313,11 @@
     var health = $("health-table");
     health.innerHTML = "";
     if (res.health.rows.length) health.appendChild(GT.table(res.health));
-    else health.appendChild(GT.el("p", {class: "note", text: "No unit-health measurements."}));
+    else {
+      var whyNot = Object.keys(res.not_computed || {}).filter(function (k) { return k.indexOf("health: ") === 0; })
+        .map(function (k) { return k.slice(8) + ": " + res.not_computed[k]; });
+      health.appendChild(GT.el("p", {class: "note", text: "No unit-health measurements" + (whyNot.length ? " (" + whyNot.join("; ") + ")." : ".")}));
+    }
     var recs = $("recs");
     recs.innerHTML = "";
     if (!res.recommendations.length) recs.appendChild(GT.el("li", {text: "Nothing to change: the gradient reaches every step."}));
