@@ -93,6 +93,17 @@ def test_the_default_lru_ring_is_the_paper_s():
 RADIUS = "a radius in [0, 1) (|lambda| = 1 or more is unstable)"
 
 
+def test_advice_names_layers_in_words_but_keeps_parameter_paths():
+    rec = {"code": "x", "finding": "forget gate mean 0.73 (layers.0.l0); also layers.1",
+           "advice": "give layers.0.theta_log a smaller learning rate (layers.2.cell)"}  # fmt: skip
+    (shown,) = probe_view({"diagnosis": {"profile": {"layers": []}, "recommendations": [rec]}})[
+        "recommendations"
+    ]
+    assert shown["finding"] == "forget gate mean 0.73 (layer 1); also layer 2"
+    assert shown["advice"] == "give layers.0.theta_log a smaller learning rate (layer 3)"
+    assert shown["code"] == "x"
+
+
 def test_each_layer_carries_diagnose_s_sensitivity_ratio_and_flag():
     g = [1.0, 0.9, 0.8]
     profile = {"layers": [{"name": n, "kind": "marked", "layer": i, "direction": 0, "g": g}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import re
 import threading
 from typing import Any
 
@@ -102,6 +103,20 @@ def _spectrum_view(s: dict[str, Any], ring: dict[str, float] | None) -> dict[str
     }
 
 
+# a whole layer name of gradtrace's own model in running text; a parameter path such as
+# layers.0.theta_log (which the advice names for an optimizer group) is left as it is
+_LAYER_IN_TEXT = re.compile(r"\blayers\.\d+(?:\.l0|\.cell)?(?:\.reverse)?(?![.\w])")
+
+
+def _readable_advice(rec: dict[str, Any]) -> dict[str, Any]:
+    """A recommendation with its layer names in words ("(layers.0.l0)" -> "(layer 1)")."""
+    out = dict(rec)
+    for key in ("finding", "advice"):
+        if isinstance(out.get(key), str):
+            out[key] = _LAYER_IN_TEXT.sub(lambda m: readable_layer(m.group(0)), out[key])
+    return out
+
+
 def _not_computed(data: dict[str, Any]) -> dict[str, str]:
     """diagnose's "part: layer" -> why, with the layer names readable."""
     found = (data.get("diagnosis") or {}).get("not_computed") or {}
@@ -138,7 +153,7 @@ def probe_view(result: Any) -> dict[str, Any]:
         "health": health.to_dict()
         if health is not None
         else {"title": "", "columns": [], "rows": []},
-        "recommendations": parts.recommendations,
+        "recommendations": [_readable_advice(r) for r in parts.recommendations],
     }
 
 
