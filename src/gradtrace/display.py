@@ -58,7 +58,8 @@ def num(value: Any) -> str:
     return f"{value:.3g}"
 
 
-_OWN_LAYER = re.compile(r"^layers\.(\d+)\.l0(\.reverse)?$")
+# a RecurrentNet layer: fused (layers.0.l0), loop (layers.0) or a declared cell (layers.0.cell)
+_OWN_LAYER = re.compile(r"^layers\.(\d+)(?:\.l0|\.cell)?(\.reverse)?$")
 
 
 def readable_layer(name: str) -> str:

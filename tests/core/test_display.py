@@ -82,6 +82,9 @@ def test_readable_layer_names_only_rename_gradtraces_own_layers():
     assert display.readable_layer("layers.0.l0") == "layer 1"
     assert display.readable_layer("layers.2.l0.reverse") == "layer 3 (reverse)"
     assert display.readable_layer("encoder.lstm.l0") == "encoder.lstm.l0"
+    assert display.readable_layer("layers.1") == "layer 2"  # loop backend, frontier scans
+    assert display.readable_layer("layers.0.cell") == "layer 1"  # a declared cell (IndRNN)
+    assert display.readable_layer("encoder.layers.0") == "encoder.layers.0"
 
 
 def test_a_figure_shown_when_drawn_is_not_shown_again(traced, monkeypatch):

@@ -60,7 +60,8 @@ def test_sizes_over_the_web_bounds_get_a_422_naming_the_limit(client, field, val
 def test_a_request_within_each_bound_but_too_much_work_in_total_is_refused(client):
     request = {"cell": "lstm", "hidden_size": 512, "seq_len": 2000, "batch_size": 256}
     detail = client.post("/api/probe", json=request).json()["detail"]
-    assert detail.startswith("batch_size*seq_len*num_layers*gates*hidden_size^2: ")
+    assert detail.startswith("work: 536870912000 is not allowed; must be <= 2e+10 in the web lab")
+    assert "work = T*L*H*(B*(a*H + b*N) + c*H) and a, b, c = 4, 0, 0 for cell lstm" in detail
     assert "lower one of them" in detail
 
 

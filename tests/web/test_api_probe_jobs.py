@@ -55,10 +55,12 @@ def test_a_bad_job_request_is_refused_before_it_starts(client):
     assert response.status_code == 422 and "activation" in response.json()["detail"]
 
 
-def _allowed(schema, cell, activation, init, scale, forget_bias):
+def _allowed(schema, cell, activation, init, scale, forget_bias, extra=None):
     c = schema
+    field, _ = extra or (None, None)
     return (
-        activation in c["activations_by_cell"][cell]
+        (field is None or cell in c["fields_by_cell"].get(field, c["layer_norm_cells"]))
+        and activation in c["activations_by_cell"][cell]
         and init in c["inits_by_cell"][cell]
         and (forget_bias is None or cell in c["forget_bias_cells"])
         and (scale is None or init not in c["inits_without_scale"])
@@ -70,30 +72,41 @@ def _allowed(schema, cell, activation, init, scale, forget_bias):
 def test_the_form_schema_allows_exactly_the_combinations_the_server_accepts(client):
     body = client.get("/api/options").json()
     schema = body["constraints"]
+    # one frontier field (or layer norm) set, in a value valid wherever the field applies
+    extras = [None, ("layer_norm", True), ("r_min", 0.5), ("r_max", 0.95), ("max_phase", 1.0),
+              ("state_size", 4), ("horizon", 50)]  # fmt: skip
     combos = itertools.product(
-        ["rnn", "lstm", "gru"], body["activations"], body["inits"], [None, 0.5, 3.0], [None, 1.0]
+        body["cells"], body["activations"], body["inits"], [None, 0.5, 3.0], [None, 1.0], extras
     )
     checked = 0
-    for cell, activation, init, scale, forget_bias in combos:
+    for cell, activation, init, scale, forget_bias, extra in combos:
+        plain = (activation, init, scale, forget_bias) == ("tanh", "default", None, None)
+        if extra is not None and not plain:
+            continue  # the fields are checked one at a time, on an otherwise valid probe
         fields = {"cell": cell, "activation": activation, "init": init, "init_scale": scale,
                   "forget_bias": forget_bias, "hidden_size": 8, "seq_len": 10}  # fmt: skip
+        if extra is not None:
+            fields[extra[0]] = extra[1]
         try:
             probe_spec(ProbeRequest(**fields))
             accepted = True
         except (GradtraceError, ValueError):
             accepted = False
-        assert accepted == _allowed(schema, cell, activation, init, scale, forget_bias), fields
+        allowed = _allowed(schema, cell, activation, init, scale, forget_bias, extra)
+        assert accepted == allowed, fields
         checked += 1
-    assert checked == 3 * len(body["activations"]) * len(body["inits"]) * 3 * 2
+    cells = len(body["cells"])
+    assert checked == cells * (len(body["activations"]) * len(body["inits"]) * 3 * 2 + 6)
     work = schema["work"]
-    assert work["gates"] == {"rnn": 1, "lstm": 4, "gru": 3} and work["max"] > 0
+    assert work["cost"]["lstm"] == [4, 0, 0] and work["cost"]["gru"] == [3, 0, 0]
+    assert work["cost"]["rnn"] == [1, 0, 0] and work["max"] > 0
 
 
 @pytest.mark.parametrize("size", [(512, 1000, 64, 4)])
 def test_the_work_limit_in_the_schema_is_the_one_the_server_applies(client, size):
     hidden, seq_len, batch, layers = size
     work = client.get("/api/options").json()["constraints"]["work"]
-    value = batch * seq_len * layers * work["gates"]["lstm"] * hidden**2
+    value = batch * seq_len * layers * work["cost"]["lstm"][0] * hidden**2
     request = {"cell": "lstm", "hidden_size": hidden, "seq_len": seq_len, "batch_size": batch,
                "num_layers": layers}  # fmt: skip
     status = client.post("/api/probe/jobs", json=request).status_code

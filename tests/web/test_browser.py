@@ -158,8 +158,9 @@ def test_a_probe_draws_its_curve_and_probes_overlay_for_comparison(page_at, shot
     assert page.evaluate("document.getElementById('profile-plot').data.length") == 2
     assert page.locator("#runs li").count() == 2
     assert page.locator("#facts .fact").count() >= 3
-    eigen_traces = page.evaluate("document.getElementById('eigen-plot').data.length")
+    eigen_traces = page.evaluate("document.getElementById('eigen-0').data.length")
     assert eigen_traces == 1 + 4  # unit circle + the LSTM's four gate blocks
+    assert page.get_attribute("#eigen-0", "data-layer") == "layer 1"
     shot(page, "probe-lab")
     page.locator("#runs li").first.locator("button").click()
     assert page.locator("#runs li").count() == 1

@@ -2,41 +2,36 @@
 
 from __future__ import annotations
 
+import math
+import re
 import threading
 from typing import Any
 
 from fastapi import APIRouter, HTTPException
 
-from gradtrace import defaults
 from gradtrace.bounds import WEB
+from gradtrace.display import readable_layer
 from gradtrace.errors import GradtraceError
 from gradtrace.flow import decay_factor, horizon, relative_profile, verdict
 from gradtrace.report.records import Curve
 from gradtrace.report.sources.probe import probe_parts, spectrum_name
 from gradtrace.report.spec import clean
 from gradtrace.web.jobs import JobBoard
-from gradtrace.web.schemas import GATES, MAX_PROBE_WORK, ProbeRequest
+from gradtrace.web.schemas import (
+    COST,
+    MAX_PROBE_WORK,
+    STATE_DEFAULT,
+    WORK_FORMULA,
+    ProbeRequest,
+)
 
 
 def probe_spec(req: ProbeRequest) -> Any:
     """The library's ProbeSpec for a request (validated again there, bounded by WEB)."""
     from gradtrace.diagnosis import ProbeSpec
-    from gradtrace.models import ModelSpec
 
-    model = ModelSpec(
-        cell=req.cell,
-        activation=req.activation,
-        init=req.init,
-        init_scale=req.init_scale,
-        forget_bias=defaults.forget_bias_for(req.cell, req.forget_bias, req.init),
-        hidden_size=req.hidden_size,
-        num_layers=req.num_layers,
-        input_size=req.input_size,
-        layer_norm=req.layer_norm,
-        residual=req.residual,
-    )
     spec = ProbeSpec(
-        model=model,
+        model=req.model_spec(),
         seq_len=req.seq_len,
         batch_size=req.batch_size,
         seed=req.seed,
@@ -48,7 +43,26 @@ def probe_spec(req: ProbeRequest) -> Any:
     return spec
 
 
-def _layer_view(curve: Curve, eps: float, lyapunov: float | None) -> dict[str, Any]:
+def _sensitivities(data: dict[str, Any]) -> dict[str, tuple[float | None, bool | None]]:
+    """Layer (in words) -> (ratio, over-sensitive) of diagnose's curse-of-memory measure.
+
+    The ratio is diagnose's: the RMS sensitivity of h_T to the recurrent parameters over that
+    to the input parameters; a layer is over-sensitive at or above its threshold.
+    """
+    diag = data.get("diagnosis") or {}
+    threshold = diag.get("sensitivity_threshold")
+    out: dict[str, tuple[float | None, bool | None]] = {}
+    for sens in diag.get("sensitivity") or []:
+        ratio = sens.get("ratio")
+        finite = isinstance(ratio, int | float) and math.isfinite(ratio)
+        flag = None if threshold is None or not finite else bool(ratio >= threshold)
+        out[readable_layer(str(sens.get("name")))] = (ratio if finite else None, flag)
+    return out
+
+
+def _layer_view(
+    curve: Curve, eps: float, lyapunov: float | None, sensitivity: tuple[Any, Any]
+) -> dict[str, Any]:
     r = relative_profile(curve.g)
     lagged = curve.g[::-1]
     return {
@@ -60,14 +74,69 @@ def _layer_view(curve: Curve, eps: float, lyapunov: float | None) -> dict[str, A
         "horizon": horizon(r, eps),
         "verdict": verdict(r, eps),
         "lyapunov": lyapunov,
+        "sensitivity": sensitivity[0],
+        "over_sensitive": sensitivity[1],
     }
+
+
+def _ring(data: dict[str, Any]) -> dict[str, float] | None:
+    """The LRU's initialization ring (r_min, r_max, max_phase) of a probe's spec, if an LRU."""
+    from gradtrace.models import ModelSpec
+
+    model = (data.get("spec") or {}).get("model")
+    if not isinstance(model, dict) or model.get("cell") != "lru":
+        return None
+    r_min, r_max, max_phase = ModelSpec.model_validate(model).lru_ring()
+    return {"r_min": r_min, "r_max": r_max, "max_phase": max_phase}
+
+
+def _spectrum_view(s: dict[str, Any], ring: dict[str, float] | None) -> dict[str, Any]:
+    return {
+        "name": spectrum_name(s),
+        "layer": readable_layer(str(s.get("name", ""))),
+        "kind": s.get("kind"),
+        "gate": s.get("gate"),
+        "spectral_radius": s.get("spectral_radius"),
+        "max_singular": s.get("max_singular"),
+        "eigenvalues": s.get("eigenvalues") or [],
+        "ring": ring if s.get("kind") == "lru" else None,
+    }
+
+
+# a whole layer name of gradtrace's own model in running text; a parameter path such as
+# layers.0.theta_log (which the advice names for an optimizer group) is left as it is
+_LAYER_IN_TEXT = re.compile(r"\blayers\.\d+(?:\.l0|\.cell)?(?:\.reverse)?(?![.\w])")
+
+
+def _readable_advice(rec: dict[str, Any]) -> dict[str, Any]:
+    """A recommendation with its layer names in words ("(layers.0.l0)" -> "(layer 1)")."""
+    out = dict(rec)
+    for key in ("finding", "advice"):
+        if isinstance(out.get(key), str):
+            out[key] = _LAYER_IN_TEXT.sub(lambda m: readable_layer(m.group(0)), out[key])
+    return out
+
+
+def _not_computed(data: dict[str, Any]) -> dict[str, str]:
+    """diagnose's "part: layer" -> why, with the layer names readable."""
+    found = (data.get("diagnosis") or {}).get("not_computed") or {}
+    out = {}
+    for key, why in found.items():
+        part, _, name = str(key).partition(": ")
+        out[f"{part}: {readable_layer(name)}" if name else part] = str(why)
+    return out
 
 
 def probe_view(result: Any) -> dict[str, Any]:
     """What the probe page draws: per-layer curves by lag, spectra, health, verdict, advice."""
     data = result.to_dict() if hasattr(result, "to_dict") else result
     parts = probe_parts(data)
-    layers = [_layer_view(c, parts.eps, parts.lyapunov.get(c.name)) for c in parts.curves]
+    ring = _ring(data)
+    sens = _sensitivities(data)
+    layers = [
+        _layer_view(c, parts.eps, parts.lyapunov.get(c.name), sens.get(c.name, (None, None)))
+        for c in parts.curves
+    ]
     first = layers[0] if layers else {"decay_factor": None, "horizon": None}
     health = parts.health
     return {
@@ -79,34 +148,37 @@ def probe_view(result: Any) -> dict[str, Any]:
         "eps": parts.eps,
         "seconds": parts.seconds or 0.0,
         "layers": layers,
-        "spectra": [
-            {
-                "name": spectrum_name(s),
-                "spectral_radius": s.get("spectral_radius"),
-                "max_singular": s.get("max_singular"),
-                "eigenvalues": s.get("eigenvalues") or [],
-            }
-            for s in parts.spectra
-        ],
+        "spectra": [_spectrum_view(s, ring) for s in parts.spectra],
+        "not_computed": _not_computed(data),
         "health": health.to_dict()
         if health is not None
         else {"title": "", "columns": [], "rows": []},
-        "recommendations": parts.recommendations,
+        "recommendations": [_readable_advice(r) for r in parts.recommendations],
     }
 
 
 def constraints() -> dict[str, Any]:
     """Which combinations the probe accepts, for the form to offer only those."""
     from gradtrace.init import GATED_ONLY, INITIALIZERS, RNN_ONLY, SCALE_MEANING
+    from gradtrace.models.spec import FRONTIER_CELLS, FRONTIER_FIELDS, LRU_DEFAULTS, TORCH_CELLS
 
-    cells = ["rnn", "lstm", "gru"]
+    def inits(cell: str) -> list[str]:
+        if cell in FRONTIER_CELLS:
+            return ["default"]  # each has its paper's own initialization
+        return [i for i in INITIALIZERS if i not in (GATED_ONLY if cell == "rnn" else RNN_ONLY)]
+
     return {
-        "activations_by_cell": {c: (_ACTIVATIONS if c == "rnn" else ["tanh"]) for c in cells},
-        "inits_by_cell": {
-            c: [i for i in INITIALIZERS if i not in (GATED_ONLY if c == "rnn" else RNN_ONLY)]
-            for c in cells
-        },
+        "activations_by_cell": {c: _ACTIVATIONS_BY_CELL.get(c, ["tanh"]) for c in _CELLS},
+        "inits_by_cell": {c: inits(c) for c in _CELLS},
         "forget_bias_cells": ["lstm", "gru"],
+        "layer_norm_cells": list(TORCH_CELLS),
+        # field -> the cells it applies to; unset means the paper's default
+        "fields_by_cell": {f: list(cells) for f, cells in FRONTIER_FIELDS.items()},
+        "field_defaults": {
+            **{k: round(v, 6) for k, v in LRU_DEFAULTS.items()},
+            "state_size": "H (LRU), " + str(STATE_DEFAULT["selective_ssm"]) + " (selective SSM)",
+            "horizon": _indrnn_horizon(),
+        },
         "inits_without_scale": [
             i for i in INITIALIZERS if i in SCALE_MEANING and SCALE_MEANING[i] is None
         ],
@@ -114,13 +186,22 @@ def constraints() -> dict[str, Any]:
         "scale_required": ["chrono"],
         "work": {
             "max": MAX_PROBE_WORK,
-            "gates": GATES,
-            "formula": "batch_size*seq_len*num_layers*gates*hidden_size^2",
+            "cost": {c: list(COST[c]) for c in _CELLS},
+            "state_default": STATE_DEFAULT,
+            "formula": WORK_FORMULA,
         },
     }
 
 
-_ACTIVATIONS = ["tanh", "sigmoid", "relu", "leaky_relu", "prelu"]
+def _indrnn_horizon() -> int:
+    from gradtrace.models.frontier import DEFAULT_HORIZON
+
+    return int(DEFAULT_HORIZON)
+
+
+_CELLS = ["rnn", "lstm", "gru", "indrnn", "exprnn", "lru", "mingru", "minlstm", "selective_ssm"]
+_ACTIVATIONS = ["tanh", "sigmoid", "relu", "leaky_relu", "prelu", "modrelu"]
+_ACTIVATIONS_BY_CELL = {"rnn": _ACTIVATIONS[:5], "exprnn": ["modrelu", "tanh"]}
 
 
 def _options() -> dict[str, Any]:
@@ -129,7 +210,9 @@ def _options() -> dict[str, Any]:
 
     return {
         "constraints": constraints(),
-        "cells": ["rnn", "lstm", "gru"],
+        "defaults": ProbeRequest().model_dump(),  # what an unset field of a request means
+        "cells": _CELLS,
+        "cell_labels": _cell_labels(),
         "activations": _ACTIVATIONS,
         "inits": list(INITIALIZERS),
         "tasks": list(TASKS),
@@ -142,6 +225,12 @@ def _options() -> dict[str, Any]:
             "work": MAX_PROBE_WORK,
         },
     }
+
+
+def _cell_labels() -> dict[str, str]:
+    from gradtrace.models.spec import FRONTIER_LABELS
+
+    return {"rnn": "RNN", "lstm": "LSTM", "gru": "GRU", **FRONTIER_LABELS}
 
 
 def _run(spec: Any) -> dict[str, Any]:

@@ -4,14 +4,17 @@
 var GT = window.GT || {};
 window.GT = GT;
 
-GT.PALETTE = ["#2563eb", "#dc2626", "#16a34a", "#9333ea", "#ea580c", "#0891b2", "#ca8a04",
-              "#db2777", "#4b5563", "#65a30d"];
+// gradtrace.plotting.PALETTE, the same ten colours in the same order (a test holds them equal):
+// Paul Tol's colour-blind-safe "muted" scheme plus a dark grey.
+GT.PALETTE = ["#332288", "#CC6677", "#117733", "#88CCEE", "#882255", "#DDCC77", "#44AA99",
+              "#AA4499", "#999933", "#555555"];
 GT.color = function (i) { return GT.PALETTE[i % GT.PALETTE.length]; };
 
 GT.TONES = {
   healthy: "good", solved: "good", pass: "good", supported: "good",
   vanishing: "bad", exploding: "bad", "non-finite": "bad", diverged: "bad", failed: "bad",
   fail: "bad", refuted: "bad", unsolved: "warn", partly: "warn", mixed: "warn",
+  "over-sensitive (curse of memory)": "bad",
 };
 GT.tone = function (word) { return GT.TONES[String(word).trim().toLowerCase()] || "neutral"; };
 
