@@ -32,36 +32,6 @@ def client(app):
         yield c
 
 
-@contextlib.contextmanager
-def lru_spectra_in_diagnose():
-    """diagnose with the LRU's exact spectra (kind "lru", gate "lambda"), as diagnose will give.
-
-    Until diagnose itself returns diagonal_spectra for LRU layers this adds them, from the
-    probe's own model, the way diagnose will; once it does, this changes nothing.
-    """
-    from gradtrace.diagnosis import probing
-    from gradtrace.models.frontier import diagonal_spectra
-
-    real = probing.diagnose
-
-    def diagnose(model, *args, **kwargs):
-        found = real(model, *args, **kwargs)
-        if not any(s.kind == "lru" for s in found.spectra):
-            found.spectra.extend(diagonal_spectra(model))
-        return found
-
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(probing, "diagnose", diagnose)
-        yield
-
-
-@pytest.fixture
-def lru_spectra():
-    """See lru_spectra_in_diagnose."""
-    with lru_spectra_in_diagnose():
-        yield
-
-
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "artifacts" / "screenshots"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
 

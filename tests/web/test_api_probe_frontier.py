@@ -52,7 +52,7 @@ def test_the_new_fields_are_in_the_api_schema_with_their_meaning(client):
     assert "modrelu" in props["activation"]["enum"] and "lru" in props["cell"]["enum"]
 
 
-def test_the_lru_view_carries_its_exact_lambdas_inside_the_chosen_ring(client, lru_spectra):
+def test_the_lru_view_carries_its_exact_lambdas_inside_the_chosen_ring(client):
     from gradtrace.models import ModelSpec, build_model
     from gradtrace.models.frontier import diagonal_spectra
 

@@ -7,7 +7,7 @@ import json
 import math
 
 import pytest
-from tests.web.conftest import lru_spectra_in_diagnose, serve
+from tests.web.conftest import serve
 from tests.web.test_browser_lab import OVERLAPS
 
 from gradtrace.report.sample import write_samples
@@ -20,7 +20,7 @@ EIGEN = "(id) => document.getElementById(id).data"
 @pytest.fixture(scope="module")
 def lab(tmp_path_factory):
     folder = write_samples(tmp_path_factory.mktemp("lab-eigen"))
-    with lru_spectra_in_diagnose(), serve(folder) as url:
+    with serve(folder) as url:
         yield url
 
 
