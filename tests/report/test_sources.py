@@ -167,3 +167,22 @@ def test_a_study_table_json_is_reported_and_the_results_browser_lists_only_runs(
     doc = load_document(path)
     assert doc.kind == "table" and doc.sections[0].tables[0].rows == [["lstm", "yes"]]
     assert discover(tmp_path) == []
+
+
+def test_a_probe_with_sensitivity_reports_the_curse_of_memory(tmp_path):
+    import torch
+
+    from gradtrace.diagnosis.probing import ProbeSpec, probe
+    from gradtrace.models.spec import ModelSpec
+
+    torch.manual_seed(0)
+    result = probe(ProbeSpec(model=ModelSpec(cell="lru", hidden_size=8), seq_len=60))
+    path = tmp_path / "lru.json"
+    path.write_text(json.dumps(result.to_dict()))
+    doc = load_document(path)
+    (section,) = [s for s in doc.sections if s.key.endswith("-memory")]
+    (table,) = section.tables
+    (row,) = table.rows
+    ratio = result.diagnosis.sensitivity[0].ratio
+    assert row[1] == pytest.approx(ratio) and row[0] == "layer 1"
+    assert row[4] == ("over-sensitive (curse of memory)" if ratio >= 10 else "ok")

@@ -37,6 +37,7 @@ class ProbeParts:
     eps: float = DEFAULT_EPS
     spec: dict[str, Any] = field(default_factory=dict)
     seconds: float | None = None
+    sensitivity: Table | None = None  # the curse of memory, per layer
 
 
 def probe_parts(result: Any, *, label: str = "") -> ProbeParts:
@@ -61,7 +62,46 @@ def probe_parts(result: Any, *, label: str = "") -> ProbeParts:
         eps=eps,
         spec=spec if isinstance(spec, dict) else {},
         seconds=number(first(data, "seconds", "wall_time_s", "elapsed_s")),
+        sensitivity=sensitivity_table(diag),
     )
+
+
+def sensitivity_table(diag: Any) -> Table | None:
+    """The curse of memory per layer: recurrent vs input sensitivity of h_T, and what is missing."""
+    if not isinstance(diag, dict):
+        return None
+    layers = [_plain(s) for s in as_list(diag.get("sensitivity") or [])]
+    threshold = number(diag.get("sensitivity_threshold")) or 10.0
+    missing = {
+        k.split(": ", 1)[1]: v
+        for k, v in (diag.get("not_computed") or {}).items()
+        if str(k).startswith("sensitivity: ")
+    }
+    if not layers and not missing:
+        return None
+    columns = ["layer", "ratio", "recurrent (RMS)", "input (RMS)", "verdict"]
+    rows = []
+    for s in layers:
+        ratio = number(s.get("ratio"))
+        over = ratio is not None and ratio >= threshold
+        rows.append(
+            [
+                readable_layer(str(s.get("name"))),
+                ratio,
+                number(s.get("recurrent_rms")),
+                number(s.get("input_rms")),
+                "over-sensitive (curse of memory)" if over else "ok",
+            ]
+        )
+    rows += [
+        [readable_layer(name), None, None, None, f"not measured: {why}"]
+        for name, why in missing.items()
+    ]
+    note = (
+        f"ratio = RMS per parameter of dh_T/dtheta, recurrent over input parameters; "
+        f"over-sensitive at {threshold:g}x or more"
+    )
+    return Table("", columns, rows, note=note)
 
 
 def _top_exponents(dynamics: Any) -> dict[str, float | None]:
@@ -219,6 +259,17 @@ def probe_sections(parts: ProbeParts, *, key: str = "probe") -> list[Section]:
                 if any(m[1] for m in matrices)
                 else [],
                 tables=[Table("", spec_cols, spec_rows)],
+            )
+        )
+    if parts.sensitivity is not None:
+        sections.append(
+            Section(
+                f"{key}-memory",
+                "The curse of memory",
+                intro="How much more the final state moves for the same change in a recurrent "
+                "parameter than in an input parameter; it grows with the memory (|lambda| -> 1) "
+                "even when no gradient vanishes or explodes.",
+                tables=[parts.sensitivity],
             )
         )
     if parts.health is not None:
