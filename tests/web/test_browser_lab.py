@@ -77,6 +77,20 @@ def test_the_live_view_grows_while_training_writes_without_a_reload(lab, page, s
     shot(page, "live")
 
 
+def test_the_live_view_waits_for_a_log_not_written_yet_with_one_note(lab, page):
+    url, folder = lab
+    page.goto(url + "/live?id=later.jsonl&interval=150")
+    page.wait_for_function("Number(document.body.dataset.livePolls || 0) >= 0")
+    page.wait_for_selector("#live-waiting")
+    page.wait_for_timeout(600)  # several polls: still one note
+    assert page.locator("#live-notes .error").count() == 1
+    assert "waiting for later.jsonl to appear" in page.inner_text("#live-waiting")
+    trainer = Trainer(folder / "later.jsonl", run_id="later").steps(2)
+    page.wait_for_function("Number(document.body.dataset.liveSteps) === 2", timeout=10000)
+    assert page.locator("#live-waiting").count() == 0
+    trainer.monitor.close()
+
+
 def test_the_results_page_overlays_the_ticked_results_on_one_chart(lab, page, shot):
     url, _ = lab
     page.goto(url + "/results")

@@ -53,3 +53,35 @@ def test_without_the_web_extra_serve_says_how_to_install_it(monkeypatch, tmp_pat
     monkeypatch.setitem(sys.modules, "uvicorn", None)  # import uvicorn now fails
     code, _, err = run(["serve", "--data", str(tmp_path)], capsys)
     assert code != 0 and "pip install 'gradtrace[web]'" in err and err.count("\n") == 1
+
+
+def test_serve_follow_serves_the_logs_folder_and_prints_the_live_url(monkeypatch, tmp_path, capsys):
+    import uvicorn
+
+    calls = []
+    monkeypatch.setattr(uvicorn, "run", lambda app, **kw: calls.append(app))
+    log = tmp_path / "runs" / "monitor.jsonl"
+    log.parent.mkdir()
+    code, out, _ = run(["serve", "--follow", str(log), "--port", "8124"], capsys)
+    assert code == 0 and calls[0].state.data_dir == log.parent.resolve()
+    assert "live view: http://127.0.0.1:8124/live?id=monitor.jsonl" in out  # not written yet
+    code, out, _ = run(["serve", "--data", str(tmp_path), "--follow", str(log)], capsys)
+    assert code == 0 and "/live?id=runs/monitor.jsonl" in out
+
+
+@pytest.mark.parametrize(
+    ("name", "message"),
+    [("log.txt", "ends in .jsonl"), ("missing/log.jsonl", "in an existing folder")],
+)
+def test_serve_follow_refuses_what_is_no_log_in_one_line(name, message, tmp_path, capsys):
+    code, _, err = run(["serve", "--follow", str(tmp_path / name)], capsys)
+    assert code == 2 and err.startswith("error: --follow:") and message in err
+    assert err.count("\n") == 1
+
+
+def test_serve_follow_outside_data_is_refused(tmp_path, capsys):
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    args = ["serve", "--data", str(tmp_path / "a"), "--follow", str(tmp_path / "b" / "m.jsonl")]
+    code, _, err = run(args, capsys)
+    assert code == 2 and "a log inside --data" in err

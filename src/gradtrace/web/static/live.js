@@ -89,8 +89,15 @@
       state.file = data.file;
       state.polls += 1;
       draw();
-    } catch (err) {
-      $("live-notes").appendChild(GT.el("div", {class: "error", text: err.message}));
+      var waiting = document.getElementById("live-waiting");
+      if (waiting) waiting.remove();
+    } catch (err) {  // one line that updates (a log not written yet, a deleted file), not one per poll
+      var note = document.getElementById("live-waiting");
+      if (!note) {
+        note = GT.el("div", {class: "error", id: "live-waiting"});
+        $("live-notes").appendChild(note);
+      }
+      note.textContent = (/no result/.test(err.message) ? "waiting for " + current.id + " to appear: " : "") + err.message;
     }
   }
 
