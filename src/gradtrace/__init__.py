@@ -6,6 +6,7 @@ The public API, imported on first use so that ``import gradtrace`` stays light:
   step of every recurrent layer; its ``.profile`` is a :class:`GradientProfile`.
 - ``diagnose(model, batch, ...)`` -> :class:`Diagnosis`: the profile plus spectra, Lyapunov
   exponents, unit health, a verdict and recommendations.
+- ``parameter_sensitivity(model, batch)``: the curse of memory alone, per recurrent layer.
 - ``probe(ProbeSpec(...))``: build a fresh model from a :class:`ModelSpec` and diagnose it.
 - ``build_model(ModelSpec(...))``: the recurrent model zoo (RNN, LSTM, GRU; fused or cells).
 - ``train(TrainSpec(...))``: one training run on a long-range task (:class:`TaskSpec`).
@@ -13,7 +14,7 @@ The public API, imported on first use so that ``import gradtrace`` stays light:
 
 Vocabulary: lag k = T - t; g_t = mean per-example ||dL/dh_t||; r_k = g_{T-k} / g_T;
 gamma_hat = decay per step; horizon = first lag with r_k < eps; verdict = non-finite |
-exploding | vanishing | healthy. The guides and the API reference are in the docs site.
+exploding | vanishing | over-sensitive (curse of memory) | healthy. The guides and the API reference are in the docs site.
 """
 
 from __future__ import annotations
@@ -37,6 +38,7 @@ if TYPE_CHECKING:
     from gradtrace.diagnosis.diagnosing import diagnose as diagnose
     from gradtrace.diagnosis.probing import ProbeSpec as ProbeSpec
     from gradtrace.diagnosis.probing import probe as probe
+    from gradtrace.diagnosis.sensitivity import parameter_sensitivity as parameter_sensitivity
     from gradtrace.models.declare import CellDeclaration as CellDeclaration
     from gradtrace.models.declare import recurrent_cell as recurrent_cell
     from gradtrace.models.net import build_model as build_model
