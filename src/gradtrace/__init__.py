@@ -14,7 +14,8 @@ The public API, imported on first use so that ``import gradtrace`` stays light:
 
 Vocabulary: lag k = T - t; g_t = mean per-example ||dL/dh_t||; r_k = g_{T-k} / g_T;
 gamma_hat = decay per step; horizon = first lag with r_k < eps; verdict = non-finite |
-exploding | vanishing | over-sensitive (curse of memory) | healthy. The guides and the API reference are in the docs site.
+exploding | vanishing | over-sensitive (curse of memory) | healthy. The guides and the API
+reference are in the docs site.
 """
 
 from __future__ import annotations

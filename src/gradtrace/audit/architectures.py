@@ -177,6 +177,45 @@ def attention_shortcut(ctx: Any) -> Finding:
 
 
 @claim(
+    id="attention-made-transformers-dominant",
+    seeds=("002",),
+    text="Transformers came to dominate partly because attention avoids long recurrent "
+    "gradient chains.",
+    method="the mechanism only: the traced gradient of a tanh RNN read out at the last step vs "
+    "through attention over its outputs, and the sequential steps between the loss and the "
+    "first input (T through the recurrence, 1 through attention); why the field moved is "
+    "history, which no measurement settles",
+    theme="architectures",
+)
+def attention_made_transformers_dominant(ctx: Any) -> Finding:
+    """Nuanced at best: the mechanism is measured, the history behind 'partly because' is not."""
+    T = ctx.budget.trace_len
+    last = budget_flow({}, ctx)
+    attention = budget_flow({"readout": "attention"}, ctx)
+    shorter = reach(attention["horizon"], T) > reach(last["horizon"], T)
+    summary = (
+        f"the mechanism holds here: the gradient reaches {show_horizon(last['horizon'])} "
+        f"through the recurrence and {show_horizon(attention['horizon'])} with attention "
+        f"(r at the first step {num(last['r_at_T'])} -> {num(attention['r_at_T'])}, T = {T}; "
+        f"path to the first input {T} steps -> 1)"
+        if shorter
+        else f"attention did not extend the horizon here ({show_horizon(last['horizon'])} -> "
+        f"{show_horizon(attention['horizon'])}, T = {T})"
+    )
+    caveat = (
+        "; whether it is why Transformers came to dominate (against parallel training, scale "
+        "and data) is a claim about the field's history that no measurement here settles"
+    )
+    evidence = {
+        "last_step_readout": last,
+        "attention_readout": attention,
+        "T": T,
+        "sequential_steps_to_first_input": {"recurrence": T, "attention": 1},
+    }
+    return Finding("nuanced" if shorter else "refuted", summary + caveat, evidence)
+
+
+@claim(
     id="gated-cell-structure",
     seeds=("003",),
     text="An LSTM has three gates plus a candidate and a separate cell state; a GRU has two "

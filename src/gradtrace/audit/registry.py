@@ -53,6 +53,7 @@ CHECKS: tuple[Callable[[Any], Any], ...] = (
     architectures.skip_connections_help,
     architectures.layer_norm_helps,
     architectures.attention_shortcut,
+    architectures.attention_made_transformers_dominant,
     cost.rnn_lstm_gru_cost,
     cost.truncated_bptt_tradeoff,
     behaviour.recency_bias,
@@ -72,7 +73,6 @@ CHECKS: tuple[Callable[[Any], Any], ...] = (
     untestable.history_and_citations,
     curvature.stuck_in_local_minima,
     untestable.gru_smaller_datasets,
-    untestable.attention_made_transformers_dominant,
     untestable.repetitive_language_output,
 )
 

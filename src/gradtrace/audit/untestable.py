@@ -71,17 +71,6 @@ gru_smaller_datasets = untestable_claim(
     "varied; gru-on-par-with-lstm compares the two on equal budgets",
 )
 
-attention_made_transformers_dominant = untestable_claim(
-    id="attention-made-transformers-dominant",
-    seeds=("002",),
-    text="Transformers came to dominate partly because attention avoids long recurrent "
-    "gradient chains.",
-    method="none: a statement about the history of the field",
-    doc="A causal claim about the field's history; attention-shortcut measures the mechanism.",
-    reason="a claim about why the field moved; the mechanism (attention shortens gradient "
-    "paths) is measured by attention-shortcut",
-)
-
 repetitive_language_output = untestable_claim(
     id="repetitive-language-output",
     seeds=("002",),
