@@ -60,3 +60,20 @@ def test_chrono_without_a_scale_takes_t_max_from_the_sequence_length():
 def test_a_bad_spec_names_itself_the_item_and_what_is_allowed(text, message):
     with pytest.raises(InvalidValue, match=message):
         parse_spec(text)
+
+
+def test_frontier_cells_and_their_options_are_words_and_keys():
+    spec, _ = parse_spec("lru,r_min=0.5,r_max=0.9,max_phase=1.5,state=8")
+    assert (spec.cell, spec.r_min, spec.r_max, spec.max_phase, spec.state_size) == (
+        "lru",
+        0.5,
+        0.9,
+        1.5,
+        8,
+    )
+    spec, _ = parse_spec("indrnn:horizon=100")
+    assert spec.cell == "indrnn" and spec.horizon == 100
+    with pytest.raises(InvalidValue, match=r"a radius above r_min = 0\.9"):
+        parse_spec("lru,r_min=0.9,r_max=0.5")
+    with pytest.raises(InvalidValue, match="horizon"):
+        parse_spec("lstm,horizon=100")

@@ -5,7 +5,9 @@ word: a cell (rnn, lstm, gru, indrnn, exprnn, lru, mingru, minlstm, selective_ss
 activation (tanh, sigmoid, relu, leaky_relu, prelu), an init name (default, orthogonal,
 identity, ...) or a switch (residual, layer_norm / ln, attention).
 Keys: cell, activation, init, scale (init_scale), forget_bias (fb), hidden (hidden_size),
-layers (num_layers), residual, layer_norm (ln), readout, leaky_slope, dropout, label.
+layers (num_layers), residual, layer_norm (ln), readout, leaky_slope, dropout, label; for the
+frontier cells r_min, r_max, max_phase (LRU), state (state_size: LRU, selective SSM), horizon
+(IndRNN).
 Items override a base ModelSpec; a gated cell named here drops the base's non-tanh activation,
 a plain rnn drops the base's forget bias; chrono without a scale takes t_max = T.
 Examples: "rnn:tanh:default", "rnn:relu:identity", "lstm", "lstm:fb=1", "lstm:chrono",
@@ -46,9 +48,16 @@ KEYS = {
     "readout": "readout",
     "leaky_slope": "leaky_slope",
     "dropout": "dropout",
+    # frontier cells (each only for its cell; ModelSpec says which)
+    "r_min": "r_min",
+    "r_max": "r_max",
+    "max_phase": "max_phase",
+    "state": "state_size",
+    "state_size": "state_size",
+    "horizon": "horizon",
 }
-_INTS = ("hidden_size", "num_layers")
-_FLOATS = ("init_scale", "forget_bias", "leaky_slope", "dropout")
+_INTS = ("hidden_size", "num_layers", "state_size", "horizon")
+_FLOATS = ("init_scale", "forget_bias", "leaky_slope", "dropout", "r_min", "r_max", "max_phase")
 _BOOLS = ("residual", "layer_norm")
 
 
