@@ -128,3 +128,13 @@ def test_plot_takes_its_format_from_the_extension_like_every_plot_option(capsys,
     path = tmp_path / "curve.svg"
     code, _, _ = _run(capsys, *SMALL, "--plot", str(path))
     assert code == 0 and path.read_bytes()[:5] == b"<?xml"
+
+
+def test_frontier_options_reach_the_probe_and_bad_ones_name_the_option(capsys):
+    code, out, _ = _run(capsys, "--cell", "lru", "--state-size", "4", *SMALL, "--json")
+    assert code == 0
+    import json
+
+    assert json.loads(out)["spec"]["model"]["state_size"] == 4
+    code, _, err = _run(capsys, "--cell", "lru", "--r-min", "0.9", "--r-max", "0.5")
+    assert code == 2 and err.startswith("error: --r-max: 0.5 is not allowed;")

@@ -70,3 +70,16 @@ def test_the_vanishing_regularizer_and_the_shared_defaults_reach_the_run(capsys)
     assert json.loads(captured.out)["model_spec"]["forget_bias"] == defaults.LSTM_FORGET_BIAS
     code, captured = _run([*_QUICK, "--vanishing-reg", "1"], capsys)
     assert code == 2 and captured.err.startswith("error: --vanishing-reg: 1.0 is not allowed")
+
+
+def test_frontier_options_reach_the_model_and_bad_ones_name_the_option(capsys):
+    lru = ["--cell", "lru", "--hidden", "8", "--task", "adding", "--seq-len", "10"]
+    quick = ["--max-steps", "10", "--eval-every", "10", "--eval-batch-size", "16", "--no-profiles"]
+    code, captured = _run([*lru, *quick, "--r-min", "0.5", "--r-max", "0.8", "--json"], capsys)
+    assert code == 0
+    spec = json.loads(captured.out)["model_spec"]
+    assert (spec["r_min"], spec["r_max"]) == (0.5, 0.8)
+    code, captured = _run([*lru, "--r-min", "0.9", "--r-max", "0.5"], capsys)
+    assert code == 2 and captured.err.startswith("error: --r-max: 0.5 is not allowed;")
+    code, captured = _run(["--cell", "lstm", "--horizon", "10"], capsys)
+    assert code == 2 and captured.err.startswith("error: --horizon: 10 is not allowed;")

@@ -13,11 +13,13 @@ from rich.text import Text
 from gradtrace import defaults
 from gradtrace.bounds import LIBRARY
 from gradtrace.cli.choices import show_choices
+from gradtrace.cli.frontier_options import FRONTIER_OPTIONS, frontier_fields, frontier_options
 from gradtrace.cli.types import max_memory_option, path
 from gradtrace.display import readable_layer
 from gradtrace.errors import InvalidValue
 
 FIELD_OPTIONS = {
+    **FRONTIER_OPTIONS,
     "cell": "--cell",
     "activation": "--activation",
     "init": "--init",
@@ -88,6 +90,7 @@ def _base_spec(options: dict):
         "layer_norm": options["layer_norm"],
         "readout": options["readout"],
         "input_size": options["input_size"],
+        **frontier_fields(options),
     }
     if fields["init"] == "chrono" and fields["init_scale"] is None:
         fields["init_scale"] = float(options["seq_len"])
@@ -351,6 +354,7 @@ def render_compare(results) -> Group:
 @click.option("--layers", type=click.IntRange(1, LIBRARY.num_layers), default=1, show_default=True)
 @click.option("--residual/--no-residual", default=False, show_default=True)
 @click.option("--layer-norm/--no-layer-norm", default=False, show_default=True)
+@frontier_options
 @click.option(
     "--readout", type=click.Choice(["last", "all", "attention"]), default="last", show_default=True
 )

@@ -10,11 +10,13 @@ import click
 
 from gradtrace import defaults
 from gradtrace.cli.choices import show_choices
+from gradtrace.cli.frontier_options import FRONTIER_OPTIONS, frontier_fields, frontier_options
 from gradtrace.cli.types import max_memory_option, path
 from gradtrace.errors import InvalidValue
 
 # spec field -> the option that sets it, so that errors name what the user typed
 _OPTION_OF: dict[str, str] = {
+    **FRONTIER_OPTIONS,
     "cell": "--cell",
     "activation": "--activation",
     "hidden_size": "--hidden",
@@ -61,6 +63,7 @@ _OPTION_OF: dict[str, str] = {
 @click.option("--layers", type=int, default=1, show_default=True, help="stacked layers")
 @click.option("--init", default="default", show_default=True, help="initializer name")
 @click.option("--init-scale", type=float, default=None, help="rho / std / t_max of the init")
+@frontier_options
 @click.option(
     "--forget-bias",
     type=float,
@@ -145,6 +148,7 @@ def _specs(options: dict[str, Any]):
             forget_bias=defaults.forget_bias_for(o["cell"], o["forget_bias"], o["init"]),
             readout=o["readout"], residual=o["residual"],
             layer_norm=o["layer_norm"], dropout=o["dropout"], backend=o["backend"],
+            **frontier_fields(o),
         )  # fmt: skip
         task_options = {k: o[k] for k in ("seq_len", "symbols", "recall", "alphabet")}
         task = TaskSpec(name=o["task"], **{k: v for k, v in task_options.items() if v is not None})
