@@ -26,7 +26,7 @@ ADDRESS = re.compile(
 
 
 @click.command("study")
-@click.option("--preset", default=None, help="quick | standard | full  [quick]")
+@click.option("--preset", default=None, help="a built-in study  [quick]")
 @click.option(
     "--config", "config_path", type=path(dir_okay=False), default=None, help="a study TOML file"
 )
