@@ -84,6 +84,10 @@ def test_the_short_part_shrunk_to_a_few_steps_trains_every_cell_and_renders(tmp_
     tables = study_tables(tmp_path)
     matrix = next(t for t in tables if t.name == "success_matrix")
     assert {row[1] for row in matrix.rows} == {v["name"] for v in FRONTIER_VARIANTS}
+    cells = next(t for t in tables if t.name == "rnn_lstm_gru")
+    assert cells.columns[1:] == [v["name"] for v in FRONTIER_VARIANTS]
+    ratios = next(row for row in cells.rows if row[0] == "time per step vs LSTM")
+    assert ratios[1] == "1.00x" and all(r.endswith("x") for r in ratios[2:])
     console = Console(file=io.StringIO(), width=200)
     render_tables(tables, console)
     text = console.file.getvalue()
