@@ -29,6 +29,23 @@ def test_the_frontier_presets_split_the_study_at_what_a_cpu_runs():
     assert "GPU or a Ray cluster" in preset("frontier_long").description
 
 
+def test_the_frontier_dry_runs_validate_and_state_where_they_are_meant_to_run(tmp_path):
+    from click.testing import CliRunner
+
+    from gradtrace.cli.main import cli
+
+    for name, runs, where in (
+        ("frontier", 120, "two idle CPU cores"),
+        ("frontier_long", 120, "GPU"),
+    ):
+        result = CliRunner().invoke(
+            cli, ["study", "--preset", name, "--dry-run", "--out", str(tmp_path / name)]
+        )
+        assert result.exit_code == 0, result.output
+        assert f"study {name}: {runs} runs" in result.output and where in result.output
+        assert "learning rates: searched per cell" in result.output
+
+
 def test_modrelu_is_for_exprnn_only_and_tanh_cells_refuse_it():
     from gradtrace.study.loading import spec_from_dict
 
