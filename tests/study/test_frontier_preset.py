@@ -109,3 +109,16 @@ def test_the_short_part_shrunk_to_a_few_steps_trains_every_cell_and_renders(tmp_
     render_tables(tables, console)
     text = console.file.getvalue()
     assert "Success matrix" in text and "selective SSM" in text and "minLSTM" in text
+
+
+def test_the_committed_measurement_ran_the_presets_own_runs():
+    """docs/results/frontier/study.toml is the preset at adding T = 200, seed 0: same run keys."""
+    from pathlib import Path
+
+    from gradtrace.study.loading import load_spec
+
+    committed = Path(__file__).parents[2] / "docs" / "results" / "frontier" / "study.toml"
+    measured = expand(load_spec(committed))
+    full = expand(preset("frontier"))
+    same = [r for r in full if (r.task, r.seq_len, r.seed) == ("adding", 200, 0)]
+    assert [r.key for r in measured] == [r.key for r in same] and len(same) == 8
