@@ -13,6 +13,7 @@ from gradtrace.audit import (
     curvature,
     decay_claims,
     init_claims,
+    memory_claims,
     relu_claims,
     spectral,
     theory,
@@ -30,6 +31,7 @@ CHECKS: tuple[Callable[[Any], Any], ...] = (
     decay_claims.decay_table_claim,
     decay_claims.scalar_decay_example,
     decay_claims.scalar_factor_regimes,
+    memory_claims.vanishing_explains_long_range_failure,
     theory.layer_simulator_formula,
     # spectral radius and orthogonal matrices: exact Jacobian products
     spectral.spectral_radius_rule,

@@ -26,7 +26,7 @@ ADDRESS = re.compile(
 
 
 @click.command("study")
-@click.option("--preset", default=None, help="quick | standard | full  [quick]")
+@click.option("--preset", default=None, help="a built-in study  [quick]")
 @click.option(
     "--config", "config_path", type=path(dir_okay=False), default=None, help="a study TOML file"
 )
@@ -209,6 +209,8 @@ def _print_plan(spec: StudySpec, runs: list[RunConfig], out_dir: Path, workers: 
     from gradtrace.study.tuning import search_size
 
     click.echo(f"study {spec.name}: {len(runs)} runs ({done} already finished in {out_dir})")
+    if spec.description:
+        click.echo(f"  {spec.description}")
     shown = ", ".join(variants[:MAX_VARIANTS_SHOWN])
     if len(variants) > MAX_VARIANTS_SHOWN:
         shown += f", ... and {len(variants) - MAX_VARIANTS_SHOWN} more"

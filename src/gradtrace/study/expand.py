@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from gradtrace.defaults import forget_bias_for
-from gradtrace.study.spec import MAX_RUNS, FieldError, Grid, StudySpec, Variant
+from gradtrace.study.spec import MAX_RUNS, FieldError, Grid, StudySpec, Variant, activation_fits
 
 MODEL_KEYS = (
     "cell",
@@ -112,8 +112,8 @@ def grid_variants(grid: Grid, spec: StudySpec) -> list[Variant]:
     for values in itertools.product(*(vals for _, vals in axes)):
         choice = dict(zip((name for name, _ in axes), values, strict=True))
         cell = choice.get("cell", spec.model.cell)
-        if cell != "rnn" and choice.get("activation", spec.model.activation) != "tanh":
-            continue  # gated cells have no activation choice
+        if not activation_fits(cell, choice.get("activation", spec.model.activation)):
+            continue  # gated cells have no activation choice (expRNN: modrelu or tanh)
         parts = [cell] + [f"{k}={_show(v)}" for k, v in choice.items() if k in varying - {"cell"}]
         out.append(Variant(name=" ".join(parts)[:80], technique="grid", **choice))
     if not out:

@@ -11,7 +11,27 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from gradtrace.errors import InvalidValue
 from gradtrace.study.outcomes import Cell
 
-Architecture = Literal["tanh RNN", "IRNN", "LSTM", "GRU"]
+Architecture = Literal[
+    "tanh RNN",
+    "IRNN",
+    "LSTM",
+    "GRU",
+    "IndRNN",
+    "expRNN",
+    "LRU",
+    "minGRU",
+    "minLSTM",
+    "selective SSM",
+]
+# the frontier cells (gradtrace.models.frontier) by the names the papers use
+FRONTIER_ARCHITECTURES: dict[str, str] = {
+    "indrnn": "IndRNN",
+    "exprnn": "expRNN",
+    "lru": "LRU",
+    "mingru": "minGRU",
+    "minlstm": "minLSTM",
+    "selective_ssm": "selective SSM",
+}
 Outcome = Literal["solved", "unsolved"]
 
 
@@ -25,9 +45,11 @@ class Published(BaseModel):
     seq_len: int = Field(ge=1)
     architecture: Architecture
     hidden_size: int | None = Field(default=None, ge=1)
+    num_layers: int | None = Field(default=None, ge=1)
     budget: str | None = Field(default=None, max_length=200)
     outcome: Outcome
     checked: Literal["paper text", "issue 11"]
+    where: str = Field(default="", max_length=300)  # where the text was read
     note: str = Field(default="", max_length=300)
 
 
@@ -51,17 +73,24 @@ def literature() -> tuple[Published, ...]:
 
 
 def architecture_of(model: dict[str, Any], train: dict[str, Any]) -> str | None:
-    """Which published architecture a study variant is ("tanh RNN", "IRNN", ...), if any."""
+    """Which published architecture a study variant is ("tanh RNN", "IRNN", ...), if any.
+
+    Stacks of layers match too (the layer count is compared as a likely reason); residual
+    connections, layer norm, attention readouts and truncated BPTT do not.
+    """
     plain = (
         not model.get("residual")
         and not model.get("layer_norm")
         and model.get("readout") in ("last", "all")
-        and model.get("num_layers", 1) == 1
         and train.get("tbptt") is None
     )
     if not plain:
         return None
     cell, init, act = model.get("cell"), model.get("init"), model.get("activation")
+    if cell in FRONTIER_ARCHITECTURES:  # each has its paper's own initialization only
+        return FRONTIER_ARCHITECTURES[cell]
+    if model.get("num_layers", 1) != 1:
+        return None
     if cell in ("lstm", "gru") and init == "default":
         return cell.upper()
     if cell == "rnn" and act == "relu" and init == "identity":
@@ -77,7 +106,8 @@ def compare(cells: list[Cell], published: tuple[Published, ...]) -> list[dict[st
     A cell matches on task, T and architecture. It agrees when its outcome is the paper's;
     an undecided cell (out of time, pending) neither agrees nor disagrees. Where they differ
     the reason names what differs: the step budget (a paper's success the study did not
-    reach in its budget), the hidden size, or the protocol (everything else).
+    reach in its budget), the hidden size, the layer count, or the protocol (everything
+    else).
     """
     out = []
     for paper in published:
@@ -117,6 +147,9 @@ def _verdict(paper: Published, cell: Cell, model: dict[str, Any], train: dict[st
         reasons.append(f"budget: {train.get('max_steps')} steps here")
     if paper.hidden_size is not None and size is not None and paper.hidden_size != size:
         reasons.append(f"size: H={size} here, {paper.hidden_size} in the paper")
+    layers = model.get("num_layers", 1)
+    if paper.num_layers is not None and paper.num_layers != layers:
+        reasons.append(f"layers: {layers} here, {paper.num_layers} in the paper")
     if not reasons or paper.outcome == "unsolved":
         reasons.append("protocol (optimizer, tuning, criterion)")
     return {**record, "agrees": False, "reason": "; ".join(reasons)}

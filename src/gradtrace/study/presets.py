@@ -1,5 +1,9 @@
 """Built-in studies as plain data: quick (minutes), standard (hours), full (GPU or Ray).
 
+frontier compares LSTM and GRU with the modern recurrences (IndRNN, expRNN, LRU, minGRU,
+minLSTM, a selective SSM) at the lengths a CPU runs; frontier_long is the same comparison at
+T = 500 and 1000, for a GPU or a Ray cluster (docs/frontier.md).
+
 Budgets are in steps, the same on any machine; ``max_seconds`` is only a safety cap (a run it
 stops is "out of time"). Learning rates are tuned per (variant, task, T) by the protocol of
 docs/protocol.md: quick uses the rates of a committed search
@@ -207,16 +211,70 @@ LONG: dict[str, Any] = {
     ],
 }
 
+# LSTM and GRU against the modern recurrences, each at its paper's parametrization and
+# initialization (gradtrace.models.frontier; ModelSpec defaults: LRU ring r in [0.9, 0.999],
+# IndRNN constraint |u| <= 2^(1/1000), the SSM's state N = 16); expRNN with its modReLU.
+FRONTIER_VARIANTS: list[dict[str, Any]] = [
+    {"name": "LSTM", "technique": "LSTM", "cell": "lstm"},
+    {"name": "GRU", "technique": "GRU", "cell": "gru"},
+    {"name": "IndRNN", "technique": "element-wise recurrence", "cell": "indrnn"},
+    {
+        "name": "expRNN",
+        "technique": "orthogonal recurrence",
+        "cell": "exprnn",
+        "activation": "modrelu",
+    },
+    {"name": "LRU", "technique": "diagonal linear recurrence", "cell": "lru"},
+    {"name": "minGRU", "technique": "minimal gated RNN (scan)", "cell": "mingru"},
+    {"name": "minLSTM", "technique": "minimal LSTM (scan)", "cell": "minlstm"},
+    {"name": "selective SSM", "technique": "selective state space", "cell": "selective_ssm"},
+]
+
+FRONTIER: dict[str, Any] = {
+    **QUICK,
+    "name": "frontier",
+    "description": (
+        "The frontier's CPU part: LSTM, GRU, IndRNN, expRNN, LRU, minGRU, minLSTM and a "
+        "selective SSM on adding (T = 50..200) and copy (delay 10, 40); 3000 steps, "
+        "learning rates searched per cell, 3 seeds (at most about 4 hours on two idle CPU "
+        "cores, less when runs solve early; docs/frontier.md). T = 500 and 1000: frontier_long."
+    ),
+    "tasks": ["adding", {"name": "copy", "seq_lens": [30, 60]}],
+    "seq_lens": [50, 100, 200],
+    "seeds": [0, 1, 2],
+    # the selective SSM takes ~0.4 s a step at T = 200 on a shared core: 3000 steps fit the cap
+    "budget": {"max_steps": 3000, "max_seconds": 3600.0},
+    "reference": "LSTM",
+    "tune": {},
+    "variant": FRONTIER_VARIANTS,
+}
+
+FRONTIER_LONG: dict[str, Any] = {
+    **FRONTIER,
+    "name": "frontier_long",
+    "description": (
+        "The frontier's long part, for a GPU or a Ray cluster: the eight cells on adding "
+        "(T = 500, 1000) and copy (delay 100 to 1000), H = 128, 20000 steps, learning rates "
+        "searched, 3 seeds (weeks of CPU time; docs/frontier.md)."
+    ),
+    "tasks": ["adding", {"name": "copy", "seq_lens": [120, 520, 1020]}],
+    "seq_lens": [500, 1000],
+    "model": {"hidden_size": 128},
+    "budget": {"max_steps": 20000, "max_seconds": 86400.0},
+}
+
 PRESETS: dict[str, dict[str, Any]] = {
     "quick": QUICK,
     "standard": STANDARD,
     "full": FULL,
     "long": LONG,
+    "frontier": FRONTIER,
+    "frontier_long": FRONTIER_LONG,
 }
 
 
 def preset(name: str) -> StudySpec:
-    """The StudySpec of the built-in preset ``name`` (quick, standard or full)."""
+    """The StudySpec of the built-in preset ``name`` (one of PRESETS)."""
     from gradtrace.study.loading import spec_from_dict
 
     check_choice("--preset", name, PRESETS)

@@ -15,7 +15,7 @@ from gradtrace.study.tune_spec import TuneSpec
 Cell = Literal[
     "rnn", "lstm", "gru", "indrnn", "exprnn", "lru", "mingru", "minlstm", "selective_ssm"
 ]
-Activation = Literal["tanh", "sigmoid", "relu", "leaky_relu", "prelu"]
+Activation = Literal["tanh", "sigmoid", "relu", "leaky_relu", "prelu", "modrelu"]
 Readout = Literal["last", "attention"]  # tasks that answer at every step force "all"
 Clip = Literal["none", "norm", "value"]
 Optimizer = Literal["adam", "rmsprop", "sgd"]
@@ -72,9 +72,22 @@ def _check_init(value: str | None) -> str | None:
     return value
 
 
+def activation_fits(cell: str, activation: str) -> bool:
+    """Whether ``cell`` takes ``activation``: rnn any but modrelu, exprnn modrelu or tanh."""
+    if cell == "exprnn":
+        return activation in ("modrelu", "tanh")
+    if activation == "modrelu":
+        return False
+    return cell == "rnn" or activation == "tanh"
+
+
 def _check_activation_fits_cell(cell: str, activation: str) -> None:
-    if cell != "rnn" and activation != "tanh":
-        raise FieldError("activation", activation, f"only cell 'rnn' may use it ({cell} uses tanh)")
+    if not activation_fits(cell, activation):
+        if activation == "modrelu":
+            allowed = "only cell 'exprnn' may use it (the paper's modReLU)"
+        else:
+            allowed = f"only cell 'rnn' may use it ({cell} uses tanh)"
+        raise FieldError("activation", activation, allowed)
 
 
 class ModelDefaults(StrictModel):
@@ -167,7 +180,7 @@ class Grid(StrictModel):
     model_config = _FROZEN
 
     cell: tuple[Cell, ...] | None = Field(default=None, min_length=1, max_length=9)
-    activation: tuple[Activation, ...] | None = Field(default=None, min_length=1, max_length=5)
+    activation: tuple[Activation, ...] | None = Field(default=None, min_length=1, max_length=6)
     init: tuple[str, ...] | None = Field(default=None, min_length=1, max_length=MAX_LIST)
     clip: tuple[Clip, ...] | None = Field(default=None, min_length=1, max_length=3)
     clip_value: tuple[float, ...] | None = Field(default=None, min_length=1, max_length=MAX_LIST)

@@ -12,12 +12,29 @@ from gradtrace.study.outcomes import Cell, group_cells, longest_solved, ratio
 from gradtrace.study.spec import StudySpec
 from gradtrace.study.store import FINISHED
 
-CELL_NAMES = {"rnn": "Standard RNN", "lstm": "LSTM", "gru": "GRU"}
+CELL_NAMES = {
+    "rnn": "Standard RNN",
+    "lstm": "LSTM",
+    "gru": "GRU",
+    "indrnn": "IndRNN",
+    "exprnn": "expRNN",
+    "lru": "LRU",
+    "mingru": "minGRU",
+    "minlstm": "minLSTM",
+    "selective_ssm": "selective SSM",
+}
 STRUCTURE = {
     "rnn": ("hidden state", "none"),
     "lstm": ("cell state + hidden state", "3 (input, forget, output)"),
     "gru": ("hidden state (merged)", "2 (reset, update)"),
+    "indrnn": ("hidden state, element-wise recurrence", "none"),
+    "exprnn": ("hidden state, orthogonal recurrence", "none"),
+    "lru": ("complex diagonal linear state", "none"),
+    "mingru": ("hidden state, linear in h", "1 (update, from the input)"),
+    "minlstm": ("hidden state, linear in h", "2 (forget, input, from the input)"),
+    "selective_ssm": ("(H, N) diagonal linear states", "input-dependent step Delta"),
 }
+TORCH_CELLS = ("rnn", "lstm", "gru")
 MATRIX_LEGEND = (
     "✓ solved (median steps to solve, range over seeds) · unsolved: step budget spent (final "
     "metric) ⏱ out of time: the clock cap stopped it first (undecided) ✗ diverged ! failed "
@@ -164,7 +181,11 @@ def technique_table(ctx: _Context) -> StudyTable:
 
 
 def cell_table(ctx: _Context) -> StudyTable:
-    """Standard RNN vs LSTM vs GRU, measured: parameters, time per step, longest T solved."""
+    """Standard RNN vs LSTM vs GRU (and the frontier cells present), measured.
+
+    Parameters, time per step, longest T solved; ratios are against the standard RNN, or the
+    LSTM in a study without one.
+    """
     chosen = {}
     for kind in CELL_NAMES:
         candidates = [v for v in ctx.variants if ctx.model[v]["cell"] == kind]
@@ -175,7 +196,8 @@ def cell_table(ctx: _Context) -> StudyTable:
     kinds = list(chosen)
     columns = ["", *(CELL_NAMES[k] for k in kinds)]
     primary = ctx.tasks[0] if ctx.tasks else None
-    base = chosen.get("rnn")
+    base_kind = next((k for k in ("rnn", "lstm") if k in chosen), None)
+    base = chosen.get(base_kind) if base_kind else None
     shared_t = _largest_common_t(ctx, [chosen[k] for k in kinds], primary)
     per_step = {k: _median_at(ctx, chosen[k], primary, shared_t, "time_per_step_s") for k in kinds}
     records = {k: {"cell": k, "variant": chosen[k]} for k in kinds}
@@ -192,7 +214,7 @@ def cell_table(ctx: _Context) -> StudyTable:
     )
     table.append([f"time per step at T={shared_t} (ms)", *(_ms(per_step[k]) for k in kinds)])
     for column, label in (("time_per_step_s", "time per step"), ("step_memory_mb", "memory")):
-        label = f"{label} vs {CELL_NAMES['rnn']}"
+        label = f"{label} vs {CELL_NAMES[base_kind or 'rnn']}"
         values = {
             k: ratio(ctx.runs(chosen[k]), ctx.runs(base), column) if base else None for k in kinds
         }
@@ -214,9 +236,12 @@ def cell_table(ctx: _Context) -> StudyTable:
     notes = [
         "parameters counted; times measured on this study's runs; ratios as in the technique table"
     ]
+    title = "Standard RNN vs LSTM vs GRU (measured)"
+    if any(k not in TORCH_CELLS for k in kinds):
+        title = "Standard RNN vs LSTM vs GRU and the frontier cells (measured)"
     return StudyTable(
         "rnn_lstm_gru",
-        "Standard RNN vs LSTM vs GRU (measured)",
+        title,
         columns,
         table,
         notes,
