@@ -32,6 +32,7 @@ class Budget:
     timing_batch: int
     timing_repeats: int
     overrides: dict[str, Any] = field(default_factory=dict)  # changes to the preset (tests)
+    lm_steps: int = 400  # SGD steps of each character-level language model (audit/language.py)
 
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON-able dict."""
@@ -77,6 +78,7 @@ BUDGETS: dict[str, Budget] = {
         timing_len=100,
         timing_batch=64,
         timing_repeats=15,
+        lm_steps=200,
     ),
     "standard": Budget(
         name="standard",
@@ -105,6 +107,7 @@ BUDGETS: dict[str, Budget] = {
         timing_len=200,
         timing_batch=64,
         timing_repeats=15,
+        lm_steps=1000,
     ),
 }
 
@@ -166,4 +169,5 @@ TINY = Budget(
         "train": {"batch_size": 16, "eval_every": 20, "eval_batch_size": 64, "profiles": True},
         "budget": {"max_steps": 40, "max_seconds": 3.0},
     },
+    lm_steps=3,
 )

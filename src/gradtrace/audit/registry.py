@@ -13,6 +13,7 @@ from gradtrace.audit import (
     curvature,
     decay_claims,
     init_claims,
+    language,
     memory_claims,
     relu_claims,
     spectral,
@@ -71,11 +72,11 @@ CHECKS: tuple[Callable[[Any], Any], ...] = (
     training_claims.lstm_1000_steps,
     # not checkable here
     untestable.translation_system_2016,
-    untestable.language_model_clip_norm,
+    language.language_model_clip_norm,
     untestable.history_and_citations,
     curvature.stuck_in_local_minima,
     untestable.gru_smaller_datasets,
-    untestable.repetitive_language_output,
+    language.repetitive_language_output,
 )
 
 

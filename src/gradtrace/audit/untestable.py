@@ -39,18 +39,6 @@ translation_system_2016 = untestable_claim(
     "here can rebuild or re-rate it",
 )
 
-language_model_clip_norm = untestable_claim(
-    id="language-model-clip-norm",
-    seeds=("000",),
-    text="Language models reached top results with a maximum gradient norm as low as 0.25; "
-    "1.0 and 5 are the common settings.",
-    method="none at this scale: it is about language-modeling benchmarks",
-    doc="A benchmark practice claim; the standard study compares the thresholds on adding only.",
-    reason="needs language-modeling benchmarks; the standard study's LSTM clip-norm 0.25 / 1 / 5 "
-    "ablation compares the thresholds on the adding problem only",
-    related_study_variants=["LSTM (clip norm 0.25)", "LSTM", "LSTM (clip norm 5)"],
-)
-
 history_and_citations = untestable_claim(
     id="history-and-citations",
     seeds=("003",),
@@ -69,14 +57,4 @@ gru_smaller_datasets = untestable_claim(
     doc="Needs tasks with a fixed, variable-size training set.",
     reason="the tasks generate new examples at every step, so the data-set size cannot be "
     "varied; gru-on-par-with-lstm compares the two on equal budgets",
-)
-
-repetitive_language_output = untestable_claim(
-    id="repetitive-language-output",
-    seeds=("002",),
-    text="A language model with vanishing gradients produces short, repetitive outputs.",
-    method="none at this scale: it needs a trained language model and a judgment of its text",
-    doc="A qualitative symptom of text generation.",
-    reason="needs a language model trained to convergence and a measure of repetition in its "
-    "samples; recency-bias measures the mechanism behind it",
 )
