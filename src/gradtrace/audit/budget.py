@@ -33,6 +33,7 @@ class Budget:
     timing_repeats: int
     overrides: dict[str, Any] = field(default_factory=dict)  # changes to the preset (tests)
     lm_steps: int = 400  # SGD steps of each character-level language model (audit/language.py)
+    data_steps: int = 600  # Adam steps of each finite-training-set run (audit/data_size.py)
 
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON-able dict."""
@@ -79,6 +80,7 @@ BUDGETS: dict[str, Budget] = {
         timing_batch=64,
         timing_repeats=15,
         lm_steps=200,
+        data_steps=300,
     ),
     "standard": Budget(
         name="standard",
@@ -108,6 +110,7 @@ BUDGETS: dict[str, Budget] = {
         timing_batch=64,
         timing_repeats=15,
         lm_steps=1000,
+        data_steps=1500,
     ),
 }
 
@@ -170,4 +173,5 @@ TINY = Budget(
         "budget": {"max_steps": 40, "max_seconds": 3.0},
     },
     lm_steps=3,
+    data_steps=3,
 )

@@ -11,6 +11,7 @@ from gradtrace.audit import (
     clipping,
     cost,
     curvature,
+    data_size,
     decay_claims,
     init_claims,
     language,
@@ -75,7 +76,7 @@ CHECKS: tuple[Callable[[Any], Any], ...] = (
     language.language_model_clip_norm,
     untestable.history_and_citations,
     curvature.stuck_in_local_minima,
-    untestable.gru_smaller_datasets,
+    data_size.gru_smaller_datasets,
     language.repetitive_language_output,
 )
 

@@ -48,13 +48,3 @@ history_and_citations = untestable_claim(
     doc="Bibliographic facts.",
     reason="dates and attributions are bibliographic, not measurable",
 )
-
-gru_smaller_datasets = untestable_claim(
-    id="gru-smaller-datasets",
-    seeds=("003",),
-    text="GRUs do especially well against LSTMs on smaller data sets.",
-    method="none: the tasks here draw fresh examples every step (no fixed data set size)",
-    doc="Needs tasks with a fixed, variable-size training set.",
-    reason="the tasks generate new examples at every step, so the data-set size cannot be "
-    "varied; gru-on-par-with-lstm compares the two on equal budgets",
-)
