@@ -193,7 +193,7 @@ class LSTMLayer(torch.autograd.Function):
         grad_wh = grad_b = None
         if scale.used:
             grad_wh = torch.zeros_like(wh) if needs[4] else None
-            grad_x, grad_wi, grad_b = scaled_grads(
+            grad_x, grad_wi, grad_b, _ = scaled_grads(
                 scale, d_pre, x, wi, out, h0, grad_wh, (needs[0], needs[3], needs[5] or needs[6])
             )
             grad_wh = None if grad_wh is None else rotate(grad_wh, 4, -1)

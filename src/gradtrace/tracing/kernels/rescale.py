@@ -153,37 +153,40 @@ def scaled_grads(
     h0: torch.Tensor,
     grad_wh: torch.Tensor | None,
     needs: tuple[bool, bool, bool],
-) -> tuple[Link | None, torch.Tensor | None, torch.Tensor | None]:
-    """(grad_x as a Link, grad_w_ih, grad_b) of a scaled backward; grad_wh += sum d_pre^T h_prev.
+    d_hid: torch.Tensor | None = None,
+) -> tuple[Link | None, torch.Tensor | None, torch.Tensor | None, torch.Tensor | None]:
+    """(grad_x as a Link, grad_w_ih, sum of d_pre, sum of d_hid) of a scaled backward.
 
-        d_pre (N, G) holds each step's pre-activation gradients times 2^s of its step; every run
-        of equal s is one matmul, its result scaled by 2^-s (a matmul's own alpha would scale an
-    operand, subnormal then, and 100 times slower). needs: (grad_x, grad_w_ih, grad_b).
+    d_pre (N, G) holds each step's input-side pre-activation gradients times 2^s of its step,
+    d_hid (default: d_pre) the recurrent-side ones; grad_wh += sum_t d_hid_t^T h_{t-1}. Every
+    run of equal s is one matmul, its result scaled by 2^-s (a matmul's own alpha would scale
+    an operand, subnormal then, and 100 times slower). needs: (grad_x, grad_w_ih, the sums).
     """
     plan, batch = scale.plan, scale.plan.batch
+    d_hid = d_pre if d_hid is None else d_hid
     grad_x = None
     if needs[0]:
         scaled = torch.mm(d_pre, w_ih)  # (N, I): row t * B + b is 2^s_t times dL/dx
         factor = scale.factors(scaled).to(scaled.dtype).repeat_interleave(batch)[:, None]
         grad_x = Link(scaled * factor, scaled, list(scale.exps))
     acc_wi = w_ih.new_zeros(w_ih.shape[1], w_ih.shape[0]) if needs[1] else None
-    grad_b = d_pre.new_zeros(d_pre.shape[1]) if needs[2] else None
+    sum_pre = d_pre.new_zeros(d_pre.shape[1]) if needs[2] else None
+    sum_hid = d_hid.new_zeros(d_hid.shape[1]) if needs[2] else None
+    before, start = (1, plan.steps - 1) if plan.reverse else (-1, 0)  # h_{t-1}: out or h0
     for first, stop, alpha in scale.runs():
         rows = slice(first * batch, stop * batch)
-        block = d_pre[rows]
         if acc_wi is not None:
-            acc_wi.add_(torch.mm(x[rows].t(), block), alpha=alpha)
-        if grad_b is not None:
-            grad_b.add_(block.sum(dim=0), alpha=alpha)
+            acc_wi.add_(torch.mm(x[rows].t(), d_pre[rows]), alpha=alpha)
+        if sum_pre is not None and sum_hid is not None:
+            sum_pre.add_(d_pre[rows].sum(dim=0), alpha=alpha)
+            sum_hid.add_(d_hid[rows].sum(dim=0), alpha=alpha)
         if grad_wh is None:
             continue
-        # h_{t-1} of step t: the output of the step processed before it, or h0 for the first
-        before, start = (1, plan.steps - 1) if plan.reverse else (-1, 0)
         lo, hi = first, stop
         if start in range(lo, hi):
-            grad_wh.add_(torch.mm(d_pre[start * batch : (start + 1) * batch].t(), h0), alpha=alpha)
+            grad_wh.add_(torch.mm(d_hid[start * batch : (start + 1) * batch].t(), h0), alpha=alpha)
             lo, hi = (lo + 1, hi) if start == lo else (lo, hi - 1)
         if lo < hi:
             prev = out[(lo + before) * batch : (hi + before) * batch]
-            grad_wh.add_(torch.mm(d_pre[lo * batch : hi * batch].t(), prev), alpha=alpha)
-    return grad_x, None if acc_wi is None else acc_wi.t(), grad_b
+            grad_wh.add_(torch.mm(d_hid[lo * batch : hi * batch].t(), prev), alpha=alpha)
+    return grad_x, None if acc_wi is None else acc_wi.t(), sum_pre, sum_hid
