@@ -83,6 +83,9 @@ def _unscaled() -> contextlib.AbstractContextManager:
 def target(repeats: int, max_steps: int, long_batch: int) -> None:
     """LSTM H=256 T=1000 (1 and 2 layers): probe, diagnose, /api/probe; then cost against T."""
     print(f"\nLSTM H=256 T=1000 batch={BATCH_LAB} (goal 0.7 s per layer); {_load()}")
+    warm = ModelSpec(cell="lstm", hidden_size=256)
+    for dtype in ("float32", "float64"):  # first calls: allocator, kernels, imports
+        probe(ProbeSpec(model=warm, seq_len=1000, batch_size=BATCH_LAB, dtype=dtype))
     for layers in (1, 2):
         model = ModelSpec(cell="lstm", hidden_size=256, num_layers=layers)
         goal = 0.7 * layers
