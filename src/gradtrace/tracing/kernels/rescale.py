@@ -1,20 +1,24 @@
 """Power-of-two rescaling of a vanishing backward, so that its gradients never turn subnormal.
 
 A gradient that vanishes through time falls below the smallest normal float (float32: 1.2e-38,
-after a few hundred steps of an LSTM), and every operation on subnormal numbers costs x86 CPUs
-100-200 times a normal one (a probe of an LSTM with H=256 at T=1000 took 19 s instead of 1).
+after a few hundred steps of an LSTM), and on this x86 CPU an operation on subnormal numbers
+costs up to 100-200 times a normal one (a matmul: 130x; bench_probe.py: a float32 probe of an
+LSTM with H=256 at T=1000 took 3-10x as long as with rescaling, 2 layers 5.5x).
 Each backward step is linear in the gradient it carries, and multiplying by a power of two is
 exact in binary floating point, so a backward that carries 2^s times the true gradient computes
 the true gradient's bits times 2^s. ``Scale`` checks the carried gradient every few steps and
 multiplies it by 2^k (exactly) when its largest entry falls below 2^-LOW_BITS; each step's
 exponent is kept, the recorded norms are divided by it in float64 (so norms below float32's
 range are kept at full precision, not flushed), and the weight gradients are summed run by run
-of equal exponent, each run's matmul scaled by 2^-s (its products stay normal; only sums below
-the smallest normal of the dtype are subnormal, as without rescaling). A direct gradient dL/dh_t
-entering a scaled backward is scaled alike (beta = 2^s); where that would overflow, the carried
-gradient is scaled back first. Nothing changes until the gradient falls below 2^-LOW_BITS
-(float32: 2^-40 = 9e-13; float64: 2^-900), so results above that are bit for bit the same.
-Packed sequences (steps of different sizes) are not rescaled.
+of equal exponent, each run's matmul result scaled by 2^-s (only sums below the smallest normal
+of the dtype end up subnormal, as without rescaling). A direct gradient dL/dh_t entering a
+scaled backward is scaled alike (beta); where that would overflow, the carried gradient is
+scaled back first (alpha). Between the layers of one torch module (nothing in between) the input
+gradient crosses scaled too (``Link``); a layer fed by another module gets its gradient in the
+dtype's own range, as autograd hands it over. Nothing changes until the gradient falls below
+2^-LOW_BITS (float32: 2^-40 = 9e-13; float64: 2^-480, where squaring for a norm would
+underflow), so results above that are bit for bit the same. Packed sequences (steps of different
+sizes) are not rescaled.
 """
 
 from __future__ import annotations
