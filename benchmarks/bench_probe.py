@@ -5,18 +5,25 @@ split of a probe into trace / dynamics (Jacobians, Lyapunov exponents, products)
 for health is in "dynamics"; spectra, health and advice in "rest"; building the model and the
 batch is "setup"), and the ratio of a probe to one plain forward + backward of the same model.
 
-Then (the issue's target) probe() of an LSTM with H = 256 at T = 1000, 1 and 2 layers, in each
-precision (goal: <= 0.7 s for 1 layer, 1.4 s for 2), and the cost against T up to --max-steps
-(per-step seconds should stay flat: cost linear in T).
+Then (the issue's target) an LSTM with H = 256 at T = 1000 and the lab's batch of 64, 1 and 2
+layers: probe() in each precision (goal: <= 0.7 s for 1 layer, 1.4 s for 2), the float32 probe
+without the backward's power-of-two rescaling (as before it: subnormal gradients), diagnose() of
+the float32 model, and POST /api/probe through FastAPI's TestClient (goal 1 s, 2 s); then the
+cost against T = 1000, 10000, 100000 (float32, each in its own process, with its peak memory;
+points that need more than 24 GiB or the memory available are skipped and say so; T = 100000
+also with --long-batch examples). Per-step time should stay flat: cost linear in T.
 
-    python benchmarks/bench_probe.py [--quick] [--threads N] [--max-steps 10000]
+    python benchmarks/bench_probe.py [--quick] [--threads N] [--max-steps 100000] [--skip-small]
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import statistics
+import subprocess
+import sys
 import time
 
 import torch
@@ -25,6 +32,8 @@ from gradtrace.diagnosis import ProbeSpec, probe
 from gradtrace.models import ModelSpec, build_model
 
 HIDDEN, STEPS, BATCH = 128, 200, 32
+BATCH_LAB = 64  # the lab's and probe's default batch (gradtrace.defaults.BATCH_SIZE)
+MEMORY_CAP = 24 << 30  # the sweep's points stay within 24 GiB
 
 
 def plain_step(dtype: torch.dtype) -> float:
@@ -47,40 +56,155 @@ def _seconds(spec: ProbeSpec) -> tuple[float, dict[str, float], str, float]:
     return result.seconds, split, result.dtype, cpu
 
 
-def target(repeats: int, max_steps: int) -> None:
-    """LSTM H=256 at T=1000 (1 and 2 layers) per precision, then seconds per step against T."""
-    print(f"\nLSTM H=256 T=1000 batch=32 (goal 0.7 s per layer); load {os.getloadavg()[0]:.2f}")
+def _median_probe(spec: ProbeSpec, repeats: int) -> tuple[float, float, dict[str, float], str]:
+    """Median wall seconds, CPU seconds and split of ``repeats`` probes of ``spec``."""
+    runs = [_seconds(spec) for _ in range(repeats)]
+    split = {k: statistics.median(r[1][k] for r in runs) for k in runs[0][1]}
+    wall = statistics.median(r[0] for r in runs)
+    return wall, statistics.median(r[3] for r in runs), split, runs[0][2]
+
+
+def _unscaled() -> contextlib.AbstractContextManager:
+    """The float32 backward as it was before rescaling (gradients allowed to turn subnormal)."""
+    from gradtrace.tracing.kernels import rescale
+
+    @contextlib.contextmanager
+    def patched():
+        saved = rescale.LOW_BITS
+        rescale.LOW_BITS = {}
+        try:
+            yield
+        finally:
+            rescale.LOW_BITS = saved
+
+    return patched()
+
+
+def target(repeats: int, max_steps: int, long_batch: int) -> None:
+    """LSTM H=256 T=1000 (1 and 2 layers): probe, diagnose, /api/probe; then cost against T."""
+    print(f"\nLSTM H=256 T=1000 batch={BATCH_LAB} (goal 0.7 s per layer); {_load()}")
+    warm = ModelSpec(cell="lstm", hidden_size=256)
+    for dtype in ("float32", "float64"):  # first calls: allocator, kernels, imports
+        probe(ProbeSpec(model=warm, seq_len=1000, batch_size=BATCH_LAB, dtype=dtype))
     for layers in (1, 2):
         model = ModelSpec(cell="lstm", hidden_size=256, num_layers=layers)
+        goal = 0.7 * layers
+        times = {}
         for dtype in ("float64", "float32", "auto"):
-            spec = ProbeSpec(model=model, seq_len=1000, batch_size=BATCH, dtype=dtype)
-            runs = [_seconds(spec) for _ in range(repeats)]
-            median = statistics.median(r[0] for r in runs)
-            cpu = statistics.median(r[3] for r in runs)
-            split = {k: statistics.median(r[1][k] for r in runs) for k in runs[0][1]}
+            spec = ProbeSpec(model=model, seq_len=1000, batch_size=BATCH_LAB, dtype=dtype)
+            wall, cpu, split, used = _median_probe(spec, repeats)
+            times[dtype] = wall
             parts = ", ".join(f"{k} {v:.3f}" for k, v in split.items())
             print(
-                f"  {layers} layer(s) {dtype:8s} {median:7.3f} s wall, {cpu:7.3f} s cpu "
-                f"({median / (0.7 * layers):.2f} of goal; trace in {runs[0][2]}; {parts})",
+                f"  probe {layers} layer(s) {dtype:8s} {wall:7.3f} s wall, {cpu:7.3f} s cpu "
+                f"({wall / goal:.2f} of goal; trace in {used}; {parts})",
                 flush=True,
             )
-    print(f"\nprobe cost against T (LSTM H=256, 1 layer, float64); load {os.getloadavg()[0]:.2f}")
-    model = ModelSpec(cell="lstm", hidden_size=256)
-    for steps in [t for t in (1000, 3000, 10000, 30000, 100000) if t <= max_steps]:
-        seconds, split, _, cpu = _seconds(ProbeSpec(model=model, seq_len=steps, batch_size=BATCH))
+        spec = ProbeSpec(model=model, seq_len=1000, batch_size=BATCH_LAB, dtype="float32")
+        with _unscaled():
+            wall, cpu, split, _ = _median_probe(spec, 1)
         print(
-            f"  T={steps:>6} {seconds:8.2f} s wall {cpu:8.2f} s cpu   "
-            f"{cpu / steps * 1e3:6.3f} ms cpu per step   "
-            + ", ".join(f"{k} {v:.2f}" for k, v in split.items()),
+            f"  probe {layers} layer(s) float32 without rescaling (before) {wall:7.3f} s wall, "
+            f"{cpu:7.3f} s cpu: rescaled is {wall / times['float32']:.1f}x faster",
             flush=True,
         )
+        diagnose_wall = statistics.median(_diagnose_seconds(model) for _ in range(repeats))
+        print(f"  diagnose of the float32 model {diagnose_wall:7.3f} s wall", flush=True)
+        for dtype in ("float64", "float32"):
+            api = statistics.median(_api_seconds(layers, dtype) for _ in range(repeats))
+            print(
+                f"  /api/probe (TestClient, batch {_api_batch(layers)}) {dtype} {api:7.3f} s "
+                f"({api / layers:.2f} s per layer; goal 1 s per layer)",
+                flush=True,
+            )
+    print(f"\nprobe cost against T (LSTM H=256, 1 layer, float32, own process each); {_load()}")
+    for steps in [t for t in (1000, 10000, 100000) if t <= max_steps]:
+        for batch in sorted({BATCH_LAB, long_batch} if steps >= 100000 else {BATCH_LAB}):
+            print("  " + _sweep_point(steps, batch), flush=True)
+
+
+def _load() -> str:
+    return "load average " + " ".join(f"{v:.1f}" for v in os.getloadavg())
+
+
+def _diagnose_seconds(model: ModelSpec) -> float:
+    """Wall seconds of diagnose() on the float32 model and batch a float32 probe builds."""
+    from gradtrace.diagnosis import diagnose
+
+    torch.manual_seed(0)
+    net = build_model(model)
+    x = torch.randn(BATCH_LAB, 1000, model.input_size)
+    started = time.perf_counter()
+    diagnose(net, x)
+    return time.perf_counter() - started
+
+
+def _api_batch(layers: int) -> int:
+    """The lab's batch, or 32 where the lab's work bound refuses it (2 layers at H=256)."""
+    from gradtrace.web.schemas import MAX_PROBE_WORK
+
+    return BATCH_LAB if BATCH_LAB * 1000 * layers * 4 * 256**2 <= MAX_PROBE_WORK else 32
+
+
+def _api_seconds(layers: int, dtype: str) -> float:
+    """Wall seconds of POST /api/probe (FastAPI TestClient, the lab's own app) for the spec."""
+    from fastapi.testclient import TestClient
+
+    from gradtrace.web.app import create_app
+
+    body = {"cell": "lstm", "hidden_size": 256, "num_layers": layers, "seq_len": 1000}
+    body.update(dtype=dtype, batch_size=_api_batch(layers))
+    with TestClient(create_app(), base_url="http://localhost") as client:
+        started = time.perf_counter()
+        response = client.post("/api/probe", json=body)
+        seconds = time.perf_counter() - started
+    response.raise_for_status()
+    return seconds
+
+
+_POINT = """
+import resource, sys, time
+from gradtrace.diagnosis import ProbeSpec, probe
+from gradtrace.models import ModelSpec
+spec = ProbeSpec(model=ModelSpec(cell="lstm", hidden_size=256), seq_len={steps},
+                 batch_size={batch}, dtype="float32")
+cpu = time.process_time()
+result = probe(spec)
+cpu = time.process_time() - cpu
+peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+print(result.seconds, cpu, peak, result.dtype)
+"""
+
+
+def _sweep_point(steps: int, batch: int) -> str:
+    """One T of the sweep in a fresh process (its own peak memory), or why it was skipped."""
+    from gradtrace.resources import available_memory, format_bytes
+
+    spec = ProbeSpec(model=ModelSpec(cell="lstm", hidden_size=256), seq_len=steps, batch_size=batch)
+    need, have = spec.estimate().memory_bytes // 2, available_memory()  # float32: half
+    if need > min(have, MEMORY_CAP):
+        return (
+            f"T={steps:>6} B={batch:>3}: skipped, needs ~{format_bytes(need)} "
+            f"(available {format_bytes(have)}, cap {format_bytes(MEMORY_CAP)})"
+        )
+    code = _POINT.format(steps=steps, batch=batch)
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    if done.returncode:
+        return f"T={steps:>6} B={batch:>3}: failed: {done.stderr.strip().splitlines()[-1]}"
+    wall, cpu, peak, _ = done.stdout.split()
+    per_step = float(wall) / steps * 1e3 * BATCH_LAB / batch
+    return (
+        f"T={steps:>6} B={batch:>3} {float(wall):8.2f} s wall {float(cpu):8.2f} s cpu   "
+        f"{per_step:6.3f} ms per step (per 64 examples)   peak {format_bytes(int(peak))}"
+    )
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="3 repeats instead of 7")
     parser.add_argument("--threads", type=int, default=None, help="torch intra-op threads")
-    parser.add_argument("--max-steps", type=int, default=10000, help="largest T of the scaling")
+    parser.add_argument("--max-steps", type=int, default=100000, help="largest T of the sweep")
+    parser.add_argument("--long-batch", type=int, default=8, help="batch also tried at T=1e5")
     parser.add_argument("--skip-small", action="store_true", help="only the H=256 T=1000 part")
     args = parser.parse_args()
     if args.threads:
@@ -88,7 +212,7 @@ def main() -> None:
     repeats = 3 if args.quick else 7
     if not args.skip_small:
         small(repeats)
-    target(1 if args.quick else 3, args.max_steps)
+    target(1 if args.quick else 3, args.max_steps, args.long_batch)
 
 
 def small(repeats: int) -> None:

@@ -113,6 +113,8 @@ class FusedForward:
                 index = layer * directions + direction
                 norms = StepNorms.empty(plan, layer_in, cell=kind == "lstm" and self.cell_state)
                 records[(layer, direction)] = norms
+                if layer and directions == 1 and not (module.dropout and module.training):
+                    norms.below = records[(layer - 1, 0)]  # its only reader (rescale.Link)
                 out, h, c = run_layer(
                     kind,
                     module,

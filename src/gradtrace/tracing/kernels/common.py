@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import torch
 
@@ -25,6 +26,8 @@ class StepNorms:
     h: torch.Tensor
     c: torch.Tensor | None
     filled: bool = False
+    below: StepNorms | None = None  # the layer below, fed only by this one (see rescale.Link)
+    direct: Any = None  # rescale.Link from the layer above, read once by this layer's backward
 
     @classmethod
     def empty(cls, plan: StepPlan, like: torch.Tensor, *, cell: bool) -> StepNorms:

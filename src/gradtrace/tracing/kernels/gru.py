@@ -28,6 +28,7 @@ from gradtrace.tracing.kernels.common import (
     sigmoid_bw,
     tanh_bw,
 )
+from gradtrace.tracing.kernels.rescale import Scale, scaled_grads
 from gradtrace.tracing.plan import NormRing
 
 
@@ -91,32 +92,54 @@ class GRULayer(torch.autograd.Function):
         hid = h0.shape[1]
         ring = NormRing(plan, hid, s, norms.h)
         d_h0 = torch.zeros_like(d_hn)
+        link, norms.direct, direct = norms.direct, None, None
+        if link is not None:  # the layer above was rescaled: take its exact, scaled gradient
+            d_out, direct = link.scaled_for(d_out)
         ys, douts = plan.split(s.view(-1, 5, hid)), plan.split(d_out)
         d_hidden, dhz = plan.split(s[:, hid : 4 * hid]), plan.split(s[:, 4 * hid :])
         sizes, after = plan.sizes, None  # after: the step processed right after t
+        scale = Scale(plan, d_out, direct)  # carried gradients are 2^s times the true ones
         for t in reversed(plan.order):
             n, dh = sizes[t], ring.slots[t]
             if after is None:
                 torch.add(douts[t], d_hn[:n], out=dh)
             elif sizes[after] == n:
-                torch.addmm(douts[t], d_hidden[after], w_hh, out=dh)
-                dh.add_(dhz[after])
+                beta, alpha = scale.direct(t, d_hidden[after], dhz[after])
+                torch.addmm(douts[t], d_hidden[after], w_hh, beta=beta, alpha=alpha, out=dh)
+                dh.add_(dhz[after], alpha=alpha)
             else:
                 rec = torch.addmm(dhz[after], d_hidden[after], w_hh)
                 carry_back_(rec, n, out=dh, final=d_hn, initial=d_h0, direct=douts[t])
+            scale.check(t, dh)
             ys[t].mul_(dh.unsqueeze(1))
             ring.done(t)
             after = t
         first = plan.order[0]
-        d_h0[: sizes[first]] = torch.addmm(dhz[first], d_hidden[first], w_hh)
+        d_h0[: sizes[first]] = torch.addmm(dhz[first], d_hidden[first], w_hh).mul_(
+            2.0 ** -scale.exps[first]
+        )
+        scale.unscale_norms(norms)
         norms.filled = True
         d_input, d_hid = s[:, : 3 * hid], s[:, hid : 4 * hid]  # [n, r, z] and [r, z, n]
-        grad_x, grad_wi = input_grads(d_input, x, wi, (needs[0], needs[2]))
         grad_wh = grad_bi = grad_bh = None
-        if needs[3]:
-            grad_wh = torch.zeros_like(w_hh)
-            plan.weight_grad_(grad_wh, d_hid, out, h0)
-        if ctx.has_bias:
-            grad_bi = rotate(d_input.sum(dim=0), 3, -1) if needs[4] else None
-            grad_bh = d_hid.sum(dim=0) if needs[5] else None
+        if scale.used:
+            grad_wh = torch.zeros_like(w_hh) if needs[3] else None
+            bias = ctx.has_bias and (needs[4] or needs[5])
+            link, grad_wi, sum_in, sum_hid = scaled_grads(
+                scale, d_input, x, wi, out, h0, grad_wh, (needs[0], needs[2], bias), d_hid
+            )
+            if link is not None and norms.below is not None:
+                norms.below.direct = link
+            grad_x = None if link is None else link.grad
+            if bias:
+                grad_bi = rotate(sum_in, 3, -1) if needs[4] else None
+                grad_bh = sum_hid if needs[5] else None
+        else:
+            grad_x, grad_wi = input_grads(d_input, x, wi, (needs[0], needs[2]))
+            if needs[3]:
+                grad_wh = torch.zeros_like(w_hh)
+                plan.weight_grad_(grad_wh, d_hid, out, h0)
+            if ctx.has_bias:
+                grad_bi = rotate(d_input.sum(dim=0), 3, -1) if needs[4] else None
+                grad_bh = d_hid.sum(dim=0) if needs[5] else None
         return grad_x, d_h0, rotate(grad_wi, 3, -1), grad_wh, grad_bi, grad_bh, None, None

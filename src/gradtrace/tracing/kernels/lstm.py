@@ -33,6 +33,7 @@ from gradtrace.tracing.kernels.common import (
     sigmoid_bw,
     tanh_bw,
 )
+from gradtrace.tracing.kernels.rescale import Scale, scaled_grads
 from gradtrace.tracing.plan import NormRing
 
 
@@ -151,45 +152,63 @@ class LSTMLayer(torch.autograd.Function):
         d_pres, dcs_out = plan.split(s[:, : 4 * hid]), plan.split(s[:, 4 * hid : 5 * hid])
         f_o, qs = plan.split(s[:, :hid]), plan.split(s[:, 5 * hid :])
         f_rest = plan.split(s.view(-1, 6, hid)[:, 1:5])  # (n, 4, H) per step
+        link, norms.direct, direct = norms.direct, None, None
+        if link is not None:  # the layer above was rescaled: take its exact, scaled gradient
+            d_out, direct = link.scaled_for(d_out)
         douts = plan.split(d_out)
         hraws = plan.split(hraw) if proj else None
         dc3 = ring_c.slots3()  # dc slots as (n, 1, H)
         sizes, after = plan.sizes, None  # after: the step processed right after t
+        scale = Scale(plan, d_out, direct)  # carried gradients are 2^s times the true ones
         for t in reversed(plan.order):
             n, dh = sizes[t], ring_h.slots[t]
             if after is None:
                 torch.add(douts[t], d_hn[:n], out=dh)
                 dcs = d_cn[:n]
             elif sizes[after] == n:
-                torch.addmm(douts[t], d_pres[after], wh, out=dh)
-                dcs = dcs_out[after]
+                beta, alpha = scale.direct(t, d_pres[after], dcs_out[after])
+                torch.addmm(douts[t], d_pres[after], wh, beta=beta, alpha=alpha, out=dh)
+                dcs = dcs_out[after] if alpha == 1.0 else dcs_out[after] * alpha
             else:
                 rec = torch.mm(d_pres[after], wh)
                 carry_back_(rec, n, out=dh, final=d_hn, initial=d_h0, direct=douts[t])
                 dcs = carry_back_(dcs_out[after], n, out=dc_in[:n], final=d_cn, initial=d_c0)
             if proj:
-                grad_w_hr.addmm_(dh.t(), hraws[t])
+                grad_w_hr.add_(torch.mm(dh.t(), hraws[t]), alpha=2.0**-scale.s)
                 dh = dh @ w_hr  # gradient of o*tanh(c_t), before the projection
             torch.addcmul(dcs, dh, qs[t], out=ring_c.slots[t])
+            scale.check(t, *((ring_h.slots[t], dh) if proj else (dh,)), ring_c.slots[t])
             f_o[t].mul_(dh)  # -> dA_o
             f_rest[t].mul_(dc3[t])  # -> dA_i, dA_f, dA_g, dc*f
             ring_h.done(t)
             ring_c.done(t)
             after = t
         first = plan.order[0]
-        n = sizes[first]
-        d_h0[:n] = torch.mm(d_pres[first], wh)
-        d_c0[:n] = dcs_out[first]
+        n, alpha = sizes[first], 2.0 ** -scale.exps[first]
+        d_h0[:n] = torch.mm(d_pres[first], wh).mul_(alpha)
+        d_c0[:n] = dcs_out[first] * alpha
+        scale.unscale_norms(norms)
         norms.filled = True
         d_pre = s[:, : 4 * hid]  # (N, 4H) gradient of the rotated pre-activations
-        grad_x, grad_wi = input_grads(d_pre, x, wi, (needs[0], needs[3]))
         grad_wh = grad_b = None
-        if needs[4]:
-            grad_wh = torch.zeros_like(wh)
-            plan.weight_grad_(grad_wh, d_pre, out, h0)
-            grad_wh = rotate(grad_wh, 4, -1)
-        if needs[5] or needs[6]:
-            grad_b = rotate(d_pre.sum(dim=0), 4, -1)
+        if scale.used:
+            grad_wh = torch.zeros_like(wh) if needs[4] else None
+            grad_x, grad_wi, grad_b, _ = scaled_grads(
+                scale, d_pre, x, wi, out, h0, grad_wh, (needs[0], needs[3], needs[5] or needs[6])
+            )
+            grad_wh = None if grad_wh is None else rotate(grad_wh, 4, -1)
+            if grad_x is not None and norms.below is not None:
+                norms.below.direct = grad_x
+            grad_x = None if grad_x is None else grad_x.grad
+            grad_b = None if grad_b is None else rotate(grad_b, 4, -1)
+        else:
+            grad_x, grad_wi = input_grads(d_pre, x, wi, (needs[0], needs[3]))
+            if needs[4]:
+                grad_wh = torch.zeros_like(wh)
+                plan.weight_grad_(grad_wh, d_pre, out, h0)
+                grad_wh = rotate(grad_wh, 4, -1)
+            if needs[5] or needs[6]:
+                grad_b = rotate(d_pre.sum(dim=0), 4, -1)
         return (
             grad_x,
             d_h0,

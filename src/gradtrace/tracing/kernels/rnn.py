@@ -18,6 +18,7 @@ from gradtrace.tracing.kernels.common import (
     project_,
     tanh_bw,
 )
+from gradtrace.tracing.kernels.rescale import Scale, scaled_grads
 from gradtrace.tracing.plan import NormRing
 
 _threshold_bw = torch.ops.aten.threshold_backward.grad_input  # (grad, output, threshold, *, out)
@@ -64,17 +65,23 @@ class RNNLayer(torch.autograd.Function):
         plan, norms, needs = ctx.plan, ctx.norms, ctx.needs_input_grad
         ring = NormRing(plan, out.shape[1], out, norms.h)
         d_h0 = torch.zeros_like(d_hn)
+        link, norms.direct, direct = norms.direct, None, None
+        if link is not None:  # the layer above was rescaled: take its exact, scaled gradient
+            d_out, direct = link.scaled_for(d_out)
         d_pres, outs, douts = plan.split(s), plan.split(out), plan.split(d_out)
         sizes, after = plan.sizes, None  # after: the step processed right after t
+        scale = Scale(plan, d_out, direct)  # carried gradients are 2^s times the true ones
         for t in reversed(plan.order):
             n, dh = sizes[t], ring.slots[t]
             if after is None:
                 torch.add(douts[t], d_hn[:n], out=dh)
             elif sizes[after] == n:
-                torch.addmm(douts[t], d_pres[after], w_hh, out=dh)
+                beta, alpha = scale.direct(t, d_pres[after])
+                torch.addmm(douts[t], d_pres[after], w_hh, beta=beta, alpha=alpha, out=dh)
             else:
                 rec = torch.mm(d_pres[after], w_hh)
                 carry_back_(rec, n, out=dh, final=d_hn, initial=d_h0, direct=douts[t])
+            scale.check(t, dh)
             if ctx.relu:
                 _threshold_bw(dh, outs[t], 0, grad_input=d_pres[t])
             else:
@@ -82,15 +89,26 @@ class RNNLayer(torch.autograd.Function):
             ring.done(t)
             after = t
         first = plan.order[0]
-        d_h0[: sizes[first]] = torch.mm(d_pres[first], w_hh)
+        d_h0[: sizes[first]] = torch.mm(d_pres[first], w_hh).mul_(2.0 ** -scale.exps[first])
+        scale.unscale_norms(norms)
         norms.filled = True
-        grad_x, grad_wi = input_grads(s, x, w_ih, (needs[0], needs[2]))
         grad_wh = grad_b = None
-        if needs[3]:
-            grad_wh = torch.zeros_like(w_hh)
-            plan.weight_grad_(grad_wh, s, out, h0)
-        if ctx.has_bias and (needs[4] or needs[5]):
-            grad_b = s.sum(dim=0)
+        if scale.used:
+            grad_wh = torch.zeros_like(w_hh) if needs[3] else None
+            bias = ctx.has_bias and (needs[4] or needs[5])
+            link, grad_wi, grad_b, _ = scaled_grads(
+                scale, s, x, w_ih, out, h0, grad_wh, (needs[0], needs[2], bias)
+            )
+            if link is not None and norms.below is not None:
+                norms.below.direct = link
+            grad_x = None if link is None else link.grad
+        else:
+            grad_x, grad_wi = input_grads(s, x, w_ih, (needs[0], needs[2]))
+            if needs[3]:
+                grad_wh = torch.zeros_like(w_hh)
+                plan.weight_grad_(grad_wh, s, out, h0)
+            if ctx.has_bias and (needs[4] or needs[5]):
+                grad_b = s.sum(dim=0)
         return (
             grad_x,
             d_h0,
