@@ -9,6 +9,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from gradtrace.errors import InvalidValue
+from gradtrace.models.spec import FRONTIER_LABELS
 from gradtrace.study.outcomes import Cell
 
 Architecture = Literal[
@@ -24,14 +25,7 @@ Architecture = Literal[
     "selective SSM",
 ]
 # the frontier cells (gradtrace.models.frontier) by the names the papers use
-FRONTIER_ARCHITECTURES: dict[str, str] = {
-    "indrnn": "IndRNN",
-    "exprnn": "expRNN",
-    "lru": "LRU",
-    "mingru": "minGRU",
-    "minlstm": "minLSTM",
-    "selective_ssm": "selective SSM",
-}
+FRONTIER_ARCHITECTURES: dict[str, str] = dict(FRONTIER_LABELS)
 Outcome = Literal["solved", "unsolved"]
 
 

@@ -6,23 +6,14 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from gradtrace.models.spec import FRONTIER_LABELS
 from gradtrace.study.describe import limitation, lr_text, lrs_text, matrix_text, times
 from gradtrace.study.expand import variants_of
 from gradtrace.study.outcomes import Cell, group_cells, longest_solved, ratio
 from gradtrace.study.spec import StudySpec
 from gradtrace.study.store import FINISHED
 
-CELL_NAMES = {
-    "rnn": "Standard RNN",
-    "lstm": "LSTM",
-    "gru": "GRU",
-    "indrnn": "IndRNN",
-    "exprnn": "expRNN",
-    "lru": "LRU",
-    "mingru": "minGRU",
-    "minlstm": "minLSTM",
-    "selective_ssm": "selective SSM",
-}
+CELL_NAMES = {"rnn": "Standard RNN", "lstm": "LSTM", "gru": "GRU", **FRONTIER_LABELS}
 STRUCTURE = {
     "rnn": ("hidden state", "none"),
     "lstm": ("cell state + hidden state", "3 (input, forget, output)"),
