@@ -27,7 +27,11 @@ SPEC = {
     "variant": [{"name": "tanh RNN"}, {"name": "GRU", "cell": "gru"}],
 }
 DRIVER = f"""
+import signal
 import sys
+# a process started in the background by a non-interactive shell inherits SIGINT ignored, and
+# Python then keeps it ignored: restore the handler a terminal's Ctrl-C reaches
+signal.signal(signal.SIGINT, signal.default_int_handler)
 sys.path.insert(0, {str(HERE)!r})
 from gradtrace.study.loading import spec_from_dict
 from gradtrace.study.runner import run_study
