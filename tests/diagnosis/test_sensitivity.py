@@ -148,15 +148,15 @@ def test_indrnn_element_wise_shortcut_equals_brute_force():
 
 @pytest.mark.parametrize("cell", ["lru", "mingru", "minlstm"])
 def test_element_wise_shortcut_equals_one_pass_per_row(cell, monkeypatch):
-    from gradtrace.diagnosis import sensitivity
+    from gradtrace.diagnosis import sensitivity_units
 
     torch.manual_seed(4)
     model = build_model(ModelSpec(cell=cell, input_size=2, hidden_size=6, output_size=1))
     x = torch.randn(2, 25, 2)
     fast = parameter_sensitivity(model, x, examples=2).layers[0]
-    roles = sensitivity._diagonal_roles()
+    roles = sensitivity_units.diagonal_roles()
     dense = {k: (r, i, 0) for k, (r, i, _) in roles.items()}
-    monkeypatch.setattr(sensitivity, "_diagonal_roles", lambda: dense)
+    monkeypatch.setattr(sensitivity_units, "diagonal_roles", lambda: dense)
     slow = parameter_sensitivity(model, x, examples=2).layers[0]
     assert fast.recurrent_rms == pytest.approx(slow.recurrent_rms, rel=1e-10)
     assert fast.input_rms == pytest.approx(slow.input_rms, rel=1e-10)

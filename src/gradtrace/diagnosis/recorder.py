@@ -43,11 +43,14 @@ class Recording:
         return [e.path for e in entries if e.path not in seen]
 
 
-def _detach(value: Any) -> Any:
+def detach(value: Any) -> Any:
+    """Tensors detached inside tuples, lists (as tuples) and dicts; anything else as it is."""
     if isinstance(value, torch.Tensor):
         return value.detach()
     if isinstance(value, tuple | list):
-        return tuple(_detach(v) for v in value)
+        return tuple(detach(v) for v in value)
+    if isinstance(value, dict):
+        return {k: detach(v) for k, v in value.items()}
     return value
 
 
@@ -84,7 +87,7 @@ def record(
             hx = args[1] if len(args) > 1 else kwargs.get("hx")
             if isinstance(x, PackedSequence):
                 x, hx = _longest(module, x, hx)
-            recording.fused[path] = (_detach(x), _detach(hx))
+            recording.fused[path] = (detach(x), detach(hx))
 
         return hook
 
@@ -92,10 +95,10 @@ def record(
         def hook(module: nn.Module, args: tuple, kwargs: dict, output: Any) -> None:
             x = args[0] if args else kwargs.get("input", kwargs.get("x_t"))
             state = args[1] if len(args) > 1 else kwargs.get("state", kwargs.get("hx"))
-            call = CellCall(_detach(x), _detach(state), _detach(kwargs.get("input_proj")), None)
-            call.output = _detach(output)
-            call.args = _detach(args)
-            call.kwargs = {k: _detach(v) for k, v in kwargs.items()}
+            call = CellCall(detach(x), detach(state), detach(kwargs.get("input_proj")), None)
+            call.output = detach(output)
+            call.args = detach(args)
+            call.kwargs = {k: detach(v) for k, v in kwargs.items()}
             recording.cells.setdefault(path, []).append(call)
 
         return hook
