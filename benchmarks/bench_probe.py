@@ -5,6 +5,12 @@ split of a probe into trace / dynamics (Jacobians, Lyapunov exponents, products)
 for health is in "dynamics"; spectra, health and advice in "rest"; building the model and the
 batch is "setup"), and the ratio of a probe to one plain forward + backward of the same model.
 
+Then diagnose on one core against two (diagnosis/overlap.py: the float64 replay, Lyapunov
+exponents and spectra beside the trace) for an LSTM with H = 256 at T = 1000 in float32, at the
+lab's batch of 64 and at 16 (the lab's batch when the one-second goal was set), in the main
+thread and in a worker thread as the web lab's server runs it; and 4 KiB pages against the
+transparent huge pages the gradtrace CLI asks torch for (cli/main.py), each in its own process.
+
 Then (the issue's target) an LSTM with H = 256 at T = 1000 and the lab's batch of 64, 1 and 2
 layers: probe() in each precision (goal: <= 0.7 s for 1 layer, 1.4 s for 2), the float32 probe
 without the backward's power-of-two rescaling (as before it: subnormal gradients), diagnose() of
@@ -176,6 +182,17 @@ print(result.seconds, cpu, peak, result.dtype)
 """
 
 
+_WARM_PROBE = """
+import statistics
+from gradtrace.diagnosis import ProbeSpec, probe
+from gradtrace.models import ModelSpec
+spec = ProbeSpec(model=ModelSpec(cell="lstm", hidden_size=256), seq_len=1000,
+                 batch_size={batch}, dtype="float32")
+probe(spec)
+print(statistics.median(probe(spec).seconds for _ in range(3)))
+"""
+
+
 def _sweep_point(steps: int, batch: int) -> str:
     """One T of the sweep in a fresh process (its own peak memory), or why it was skipped."""
     from gradtrace.resources import available_memory, format_bytes
@@ -199,6 +216,74 @@ def _sweep_point(steps: int, batch: int) -> str:
     )
 
 
+@contextlib.contextmanager
+def _one_core():
+    """diagnose as it was before its second core (diagnosis/overlap.py): everything in turn."""
+    from gradtrace.diagnosis import diagnosing
+    from gradtrace.diagnosis.overlap import SideWorker
+
+    @contextlib.contextmanager
+    def serial(params):
+        yield SideWorker(None)
+
+    saved = diagnosing.side_worker
+    diagnosing.side_worker = serial
+    try:
+        yield
+    finally:
+        diagnosing.side_worker = saved
+
+
+def _in_thread(spec: ProbeSpec) -> float:
+    """Wall seconds of probe(spec) in a fresh worker thread (how the web lab's server runs it)."""
+    import threading
+
+    out: list[float] = []
+    worker = threading.Thread(target=lambda: out.append(probe(spec).seconds))
+    worker.start()
+    worker.join()
+    return out[0]
+
+
+def two_cores(repeats: int) -> None:
+    """One core against two (diagnosis/overlap.py), interleaved; and 4 KiB against huge pages."""
+    model = ModelSpec(cell="lstm", hidden_size=256)
+    print(f"\ndiagnose on two cores: LSTM H=256 T=1000 float32, median of {repeats}; {_load()}")
+    cases = [(64, "main thread", probe), (16, "main thread", probe)]
+    cases.append((64, "worker thread (the web lab)", _in_thread))
+    for batch, where, call in cases:
+        spec = ProbeSpec(model=model, seq_len=1000, batch_size=batch, dtype="float32")
+        one: list[float] = []
+        two: list[float] = []
+        for _ in range(repeats):
+            with _one_core():
+                one.append(call(spec) if call is _in_thread else call(spec).seconds)
+            two.append(call(spec) if call is _in_thread else call(spec).seconds)
+        a, b = statistics.median(one), statistics.median(two)
+        print(
+            f"  batch {batch:>2}, {where:27s} one core {a:6.3f} s, two cores {b:6.3f} s: "
+            f"{a / b:.2f}x",
+            flush=True,
+        )
+    code = _WARM_PROBE.format(batch=BATCH_LAB)
+    pages: dict[str, list[float]] = {"4 KiB pages": [], "huge pages": []}
+    for _ in range(repeats):
+        for name in pages:
+            env = dict(os.environ)
+            env.pop("THP_MEM_ALLOC_ENABLE", None)
+            if name == "huge pages":
+                env["THP_MEM_ALLOC_ENABLE"] = "1"  # what the gradtrace CLI sets (cli/main.py)
+            done = subprocess.run(
+                [sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True
+            )
+            pages[name].append(float(done.stdout.split()[0]))
+    small_pages, huge = (statistics.median(v) for v in pages.values())
+    print(
+        f"  huge pages (own process each, batch {BATCH_LAB}): 4 KiB pages {small_pages:6.3f} s, "
+        f"huge pages {huge:6.3f} s: {small_pages / huge:.2f}x"
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="3 repeats instead of 7")
@@ -212,6 +297,7 @@ def main() -> None:
     repeats = 3 if args.quick else 7
     if not args.skip_small:
         small(repeats)
+    two_cores(3 if args.quick else 5)
     target(1 if args.quick else 3, args.max_steps, args.long_batch)
 
 
@@ -219,7 +305,7 @@ def small(repeats: int) -> None:
     """The web lab's heaviest default (H=128, T=200): probe per precision vs plain fwd+bwd."""
     model = ModelSpec(cell="lstm", hidden_size=HIDDEN)
     specs = {
-        "probe float64": ProbeSpec(model=model, seq_len=STEPS, batch_size=BATCH),
+        "probe float64": ProbeSpec(model=model, seq_len=STEPS, batch_size=BATCH, dtype="float64"),
         "probe float32": ProbeSpec(model=model, seq_len=STEPS, batch_size=BATCH, dtype="float32"),
     }
     probe(specs["probe float64"])  # warm-up: imports, allocator, kernels

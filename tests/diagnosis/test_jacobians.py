@@ -154,17 +154,22 @@ def test_jacobian_products_match_autograd_across_many_steps(kind):
     assert torch.allclose(product, expected, atol=1e-12)
 
 
-@pytest.mark.parametrize("kind", ["rnn", "lstm", "gru"])
-def test_matrix_free_transpose_product_equals_the_dense_one(kind):
-    model = FUSED[kind](2, 7, batch_first=True).double()
+@pytest.mark.parametrize("kind", ["rnn", "lstm", "gru", "lstm_proj"])
+def test_matrix_free_row_product_equals_the_dense_one(kind):
+    proj = kind == "lstm_proj"
+    options = {"proj_size": 4} if proj else {}
+    model = FUSED["lstm" if proj else kind](2, 7, batch_first=True, **options).double()
     with record(model) as recording:
         model(torch.randn(1, 5, 2, dtype=F64))
     (run,) = replay(model, recording)
     fac = factors(run)
     dense = fac.dense()
-    q = torch.randn(run.state_size, 3, dtype=F64)
+    rows = torch.randn(3, run.state_size, dtype=F64)
     for t in range(5):
-        assert torch.allclose(fac.transpose_times(t, q), dense[t].T @ q, atol=1e-12)
+        assert torch.allclose(fac.rows_times(t, rows), rows @ dense[t], atol=1e-12)
+        out = torch.empty_like(rows)
+        assert fac.rows_times(t, rows, out=out) is out
+        assert torch.allclose(out, rows @ dense[t], atol=1e-12)
 
 
 def test_a_cell_whose_equations_differ_is_not_treated_as_exact():

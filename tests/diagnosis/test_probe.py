@@ -134,9 +134,29 @@ def test_auto_precision_traces_in_float32_when_the_numbers_fit_float64_everywher
     assert ProbeResult.from_dict(auto.to_dict()).dtype == "float32"
 
 
-def test_auto_precision_keeps_float64_when_the_gradient_leaves_float32s_range():
+def test_auto_precision_keeps_a_rescaled_vanishing_profile_in_float32():
     spec = _spec(seq_len=200, dtype="auto")  # tanh RNN, default init: g_t falls below 1e-50
     auto, exact = probe(spec), probe(spec.model_copy(update={"dtype": "float64"}))
-    assert min(exact.diagnosis.profile.layers[0].g) < FLOAT32_SAFE
-    assert not float32_exact(probe(spec.model_copy(update={"dtype": "float32"})).diagnosis)
-    assert auto.dtype == "float64" and auto.g == exact.g and auto.relative == exact.relative
+    assert min(exact.diagnosis.profile.layers[0].g) < 1e-50 < FLOAT32_SAFE
+    # below float32's range, yet exact: the float32 backward carried it by powers of two
+    assert auto.dtype == "float32" and float32_exact(auto.diagnosis, rescaled=True)
+    assert not float32_exact(auto.diagnosis)  # without rescaling it would not have held
+    fast, slow = auto.diagnosis.profile.layers[0].g, exact.diagnosis.profile.layers[0].g
+    np.testing.assert_allclose(fast, slow, rtol=1e-4, atol=0)  # float32 rounding over 200 steps
+    assert auto.horizon == exact.horizon
+
+
+def test_auto_precision_keeps_float64_when_float32_would_not_hold_the_numbers():
+    spec = _spec(seq_len=200, dtype="auto")
+    traced = probe(spec.model_copy(update={"dtype": "float32"})).diagnosis
+    zero = traced.profile.layers[0]
+    zero = type(zero)(
+        zero.name, zero.kind, 0, 0, np.where(np.arange(zero.g.size) == 0, 0.0, zero.g)
+    )
+    traced.profile.layers[0] = zero  # a norm that is exactly zero: underflow, not a decay
+    assert not float32_exact(traced, rescaled=True)
+    huge = type(zero)(zero.name, zero.kind, 0, 0, np.full(zero.g.size, 1e30))
+    traced.profile.layers[0] = huge
+    assert not float32_exact(traced, rescaled=True)
+    lru = probe(_spec(model=ModelSpec(cell="lru", hidden_size=4), seq_len=30, dtype="auto"))
+    assert lru.dtype == "float64"  # the LRU's lambdas are computed in the model's dtype

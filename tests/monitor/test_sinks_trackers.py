@@ -75,6 +75,8 @@ def _wandb_records(path):
         if left < 7 or (length == 0 and kind == 0):  # block trailer
             pos += left
             continue
+        if pos + 7 + length > len(data):  # still being written: read again later
+            break
         chunk += data[pos + 7 : pos + 7 + length]
         pos += 7 + length
         if kind in (1, 4):  # a full record, or the last piece of one

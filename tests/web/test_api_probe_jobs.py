@@ -37,7 +37,8 @@ def test_a_probe_job_reports_progress_then_the_same_result_as_a_direct_probe(cli
 def test_a_long_probe_job_is_cancelled_and_frees_the_lab_for_the_next(client, app):
     from gradtrace.bounds import WEB
 
-    big = {"cell": "lstm", "hidden_size": 128, "seq_len": WEB.seq_len, "batch_size": 8}
+    big = {"cell": "lstm", "hidden_size": 256, "seq_len": WEB.seq_len, "batch_size": 32}
+    big["dtype"] = "float64"  # several seconds: still running when it is cancelled
     job = client.post("/api/probe/jobs", json=big).json()
     time.sleep(0.3)  # well inside the diagnosis
     busy = client.post("/api/probe/jobs", json={"hidden_size": 8, "seq_len": 10})

@@ -370,7 +370,11 @@ def render_compare(results) -> Group:
 )
 @click.option("--seed", type=click.IntRange(0, 2**63 - 1), default=0, show_default=True)
 @click.option(
-    "--dtype", type=click.Choice(["float32", "float64"]), default="float64", show_default=True
+    "--dtype",
+    type=click.Choice(["auto", "float32", "float64"]),
+    default="auto",
+    show_default=True,
+    help="Trace precision; auto: float32 where it holds the numbers exactly, else float64.",
 )
 @click.option("--task", default=None, help="Draw the batch from a task (adding, copy, ...).")
 @click.option(

@@ -29,8 +29,9 @@ from gradtrace.diagnosis.health import (
     subnormal_fraction,
 )
 from gradtrace.diagnosis.late_loss import LastStates, call_model, first_run
+from gradtrace.diagnosis.overlap import SideWorker, side_worker
 from gradtrace.diagnosis.recorder import record
-from gradtrace.diagnosis.replay import replay
+from gradtrace.diagnosis.replay import replay_found
 from gradtrace.diagnosis.sensitivity import (
     OVER_SENSITIVE,
     ROW_STEP_BUDGET,
@@ -40,12 +41,12 @@ from gradtrace.diagnosis.sensitivity import (
 )
 from gradtrace.diagnosis.sensitivity import measure as measure_sensitivity
 from gradtrace.diagnosis.speak import AdviceContext, speak
-from gradtrace.diagnosis.spectrum import MatrixSpectrum, spectra
+from gradtrace.diagnosis.spectrum import MatrixSpectrum, matrix_spectra
 from gradtrace.errors import InvalidValue, check
 from gradtrace.flow import DEFAULT_EPS
 from gradtrace.models.declare import check_cells
 from gradtrace.models.frontier.dynamics import diagonal_spectra, dynamics_from_inputs
-from gradtrace.models.introspect import recurrent_modules
+from gradtrace.models.introspect import entry_matrices, recurrent_matrices, recurrent_modules
 from gradtrace.models.net import RecurrentNet
 
 
@@ -232,7 +233,6 @@ def diagnose(
             are listed in ``not_computed``).
         sensitivity_threshold: the ratio at or above which a layer is over-sensitive.
     """
-    from gradtrace.tracing import trace
 
     entries = _validate(model, loss_fn, forward, cells, eps, k, examples, saturation_threshold)
     check(sensitivity in (None, True, False), "sensitivity", sensitivity, "True, False or None")
@@ -245,10 +245,61 @@ def diagnose(
     from gradtrace.resources import check_memory, diagnose_estimate
 
     check_memory(diagnose_estimate(model, batch), max_memory, name="max_memory")
+    params = [p for p in model.parameters() if p.requires_grad]
+    with side_worker(params) as side:
+        return _measure(
+            model,
+            batch,
+            entries,
+            side,
+            loss_fn=loss_fn,
+            forward=forward,
+            targets=targets,
+            cells=cells,
+            signal=loss_fn is not None if signal is None else signal,
+            eps=eps,
+            dynamics_args={"k": k, "examples": examples, "products": products},
+            saturation_threshold=saturation_threshold,
+            sensitivity=sensitivity,
+            sensitivity_threshold=sensitivity_threshold,
+        )
+
+
+def _measure(
+    model: nn.Module,
+    batch: Any,
+    entries: list,
+    side: SideWorker,
+    *,
+    loss_fn,
+    forward,
+    targets,
+    cells,
+    signal: bool,
+    eps: float,
+    dynamics_args: dict[str, Any],
+    saturation_threshold: float,
+    sensitivity: bool | None,
+    sensitivity_threshold: float,
+) -> Diagnosis:
+    """diagnose() after validation; ``side`` takes the jobs that may run on another core."""
+    from gradtrace.tracing import trace
+
+    k, examples = dynamics_args["k"], dynamics_args["examples"]
     run = call_model(model, batch, forward)
-    signal = loss_fn is not None if signal is None else signal
     started = time.perf_counter()
     params = [p for p in model.parameters() if p.requires_grad]
+    alone = all(not e.is_cell for e in entries)  # replaying calls no module (see replay_found)
+    by_path = {e.path: e for e in entries}
+    early: dict[str, Any] = {}  # path -> its replay and dynamics, started during the forward
+
+    def replay_early(path: str, recording: Any) -> None:
+        """A fused module's input is recorded: replay it on the other core (reads only that)."""
+        if side.parallel and alone:  # the module's matrices as this forward uses them
+            entry = by_path[path]
+            own = entry_matrices(entry)
+            early[path] = side.submit(_replayed, [entry], own, recording, dynamics_args)
+
     saved = [p.grad for p in params]  # the caller's gradients come back untouched
     devices = sorted({p.device.index for p in params if p.device.type == "cuda"})
     signal_profile, last = None, LastStates(entries)
@@ -258,13 +309,15 @@ def diagnose(
             for p in params:
                 p.grad = None
             with (
-                record(model, cells) as recording,
+                record(model, cells, on_fused=replay_early) as recording,
                 diagonal_inputs(model) as layers,
                 trace(model, cells=cells) as tracer,
                 last,
             ):
                 output = first_run(run, model, entries)
                 loss = _loss(output, batch, loss_fn, targets, last, tracer)
+                matrices = recurrent_matrices(model, cells)  # after the forward that sets them
+                spectra_job = side.submit(matrix_spectra, matrices)  # beside the backward
                 loss.backward()
             grads = [p.grad for p in params if p.grad is not None]
             subnormal_grads = subnormal_fraction(grads)
@@ -282,10 +335,16 @@ def diagnose(
             with torch.no_grad(), record(model, cells) as recording:
                 run()
     traced = time.perf_counter()
-    runs = replay(model, recording, cells=cells)
-    lyapunov = [layer_dynamics(r, k=k, examples=examples, products=products) for r in runs]
+    if spectra_job.cancel():  # the other core is still replaying: the spectra are done here
+        spectra_job = SideWorker(None).submit(matrix_spectra, matrices)
+    if set(early) == {e.path for e in entries} and not recording.missing(entries):
+        replays = [early[e.path] for e in entries]
+    else:  # beside the main thread's work below only if replaying calls no module
+        worker = side if alone else SideWorker(None)
+        replays = [worker.submit(_replayed, entries, matrices, recording, dynamics_args)]
     not_computed: dict[str, str] = {}
-    found = spectra(model, cells=cells)
+    lyapunov: list[LayerDynamics] = []
+    found: list[MatrixSpectrum] = []
     for generic in generic_runs(model, recording, cells):
         if generic.why is not None:
             for part in ("lyapunov", "spectra"):
@@ -306,15 +365,8 @@ def diagnose(
             "an element-wise linear recurrence: no activation on the state path to saturate; "
             "its decays are in the Lyapunov exponents"
         )
-    measured = {d.name for d in lyapunov} | {p.split(": ", 1)[1] for p in not_computed}
-    for layer in profile.layers:
-        if layer.kind == "marked" and layer.name not in measured:
-            not_computed[f"lyapunov: {layer.name}"] = (
-                "a recurrence marked with gradtrace.mark/mark_sequence has no step function "
-                "to differentiate; declare its step as a cell for Jacobians"
-            )
     dynamic = time.perf_counter()
-    sensitivities = []
+    sensitivities, sens_not_computed = [], {}  # measured here while the other core replays
     if sensitivity is not False:
         budget = None if sensitivity else ROW_STEP_BUDGET
         with torch.random.fork_rng(devices=devices):
@@ -324,18 +376,29 @@ def diagnose(
             )
         sensitivities = measured_sens.layers
         for name, why in measured_sens.not_computed.items():
-            not_computed[f"sensitivity: {name}"] = why
-        named = {s.name for s in sensitivities} | {
-            k.split(": ", 1)[1] for k in not_computed if k.startswith("sensitivity: ")
-        }
+            sens_not_computed[f"sensitivity: {name}"] = why
+        named = {s.name for s in sensitivities} | {k.split(": ", 1)[1] for k in sens_not_computed}
         for layer in profile.layers:
             if layer.kind == "marked" and layer.name not in named:
-                not_computed[f"sensitivity: {layer.name}"] = (
+                sens_not_computed[f"sensitivity: {layer.name}"] = (
                     "a recurrence marked with gradtrace.mark/mark_sequence: which parameters "
                     "carry it is not known; declare its step as a cell with "
                     "recurrent_cell(recurrent=[...], inputs=[...])"
                 )
     sensed = time.perf_counter()
+    parts = [job.result() for job in replays]
+    runs = [r for part_runs, _ in parts for r in part_runs]
+    lyapunov = [d for _, part_dyn in parts for d in part_dyn] + lyapunov
+    found = spectra_job.result() + found
+    measured = {d.name for d in lyapunov} | {p.split(": ", 1)[1] for p in not_computed}
+    for layer in profile.layers:
+        if layer.kind == "marked" and layer.name not in measured:
+            not_computed[f"lyapunov: {layer.name}"] = (
+                "a recurrence marked with gradtrace.mark/mark_sequence has no step function "
+                "to differentiate; declare its step as a cell for Jacobians"
+            )
+    not_computed.update(sens_not_computed)
+    replayed = time.perf_counter()
     dtype = params[0].dtype if params else torch.float32
     health = Health(
         layers=[layer_health(r, threshold=saturation_threshold) for r in runs],
@@ -387,9 +450,9 @@ def diagnose(
         recommendations=advice,
         timings={
             "trace": traced - started,
-            "dynamics": dynamic - traced,
+            "dynamics": (dynamic - traced) + (replayed - sensed),
             "sensitivity": sensed - dynamic,
-            "rest": finished - sensed,
+            "rest": finished - replayed,
         },
         loss_used=loss_used,
         verdict_basis=basis,
@@ -398,6 +461,14 @@ def diagnose(
         sensitivity=sensitivities,
         sensitivity_threshold=float(sensitivity_threshold),
     )
+
+
+def _replayed(
+    entries: list, matrices: list, recording: Any, dynamics_args: dict[str, Any]
+) -> tuple[list, list[LayerDynamics]]:
+    """The recorded layers replayed in float64, and their Lyapunov exponents and products."""
+    runs = replay_found(entries, matrices, recording)
+    return runs, [layer_dynamics(r, **dynamics_args) for r in runs]
 
 
 def _validate(model, loss_fn, forward, cells, eps, k, examples, threshold) -> list:

@@ -128,13 +128,14 @@ def _one_example(run: LayerRun, example: int, k: int, lags: list[int]):
     log_growth = torch.zeros(k, dtype=F64, device=q.device)
     if run.exact:
         fac = factors(run, example=example)
-        buffers = [torch.empty_like(q), torch.empty_like(q)]  # written in turn, no allocations
+        rows = q.t().contiguous()  # Q^T (k, n): J^T Q is computed as (Q^T J)^T
+        buffers = [torch.empty_like(rows), torch.empty_like(rows)]  # written in turn
         for t in reversed(range(run.steps)):
-            q = fac.transpose_times(t, q, out=buffers[t % 2])
+            rows = fac.rows_times(t, rows, out=buffers[t % 2])
             if t % QR_EVERY == 0:  # R of a few steps at once is the product of their R's
-                q, r = torch.linalg.qr(q)
+                q, r = torch.linalg.qr(rows.t())
                 log_growth += torch.log(r.diagonal().abs()).clamp_min(LOG_FLOOR)
-                q = buffers[t % 2].copy_(q)  # row-major again (QR returns columns)
+                rows = buffers[t % 2].copy_(q.t())
         dense = fac.dense(slice(run.steps - lags[-1], None)).flip(0) if lags else None
     else:
         blocks = []

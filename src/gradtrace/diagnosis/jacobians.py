@@ -12,8 +12,9 @@ with W_gate the gate blocks of W_hh and elementwise coefficients read off the tr
         b_i = g i',   b_f = c_{t-1} f',   b_g = i g',   b_o = 0;  dh/dc = diag(u f), dc/dc = diag(f)
   gru   d = z,  a_r = (1 - z)(1 - n^2) W_n h r',  a_z = (h_{t-1} - n) z',  a_n = (1 - z)(1 - n^2) r
 (f', i', o', z', r' are sigmoid derivatives, g' = 1 - g^2). So J^T Q costs one (G*H, P) matmul
-per step, without forming J. Cells the closed forms do not cover (layer norm) are differentiated
-with autograd (one backward pass per state coordinate), one chunk of steps at a time.
+per step, without forming J (computed as Q^T J, see rows_times). Cells the closed forms do not
+cover (layer norm) are differentiated with autograd (one backward pass per state coordinate),
+one chunk of steps at a time.
 """
 
 from __future__ import annotations
@@ -57,40 +58,45 @@ class Factors:
 
     @cached_property
     def _steps(self) -> dict:
-        """Per-step views shaped for broadcasting and a row-major W_hh^T (made once)."""
+        """Per-step coefficient rows for broadcasting against (k, n) row vectors (made once)."""
         steps, gates, hidden = self.steps, self.gates, self.hidden
         views = {
-            "w_t": self.w_hh.t().contiguous(),  # (P, G*H)
-            "a": self.a.reshape(steps, gates, hidden, 1).unbind(0),
+            "w": self.w_hh.contiguous(),  # (G*H, P): the right operand of rows @ W
+            "a": self.a.reshape(steps, gates, hidden).unbind(0),
         }
         if self.b is not None:
-            views["b"] = self.b.reshape(steps, gates, hidden, 1).unbind(0)
+            views["b"] = self.b.reshape(steps, gates, hidden).unbind(0)
         for name in ("d", "u_f", "f"):
             value = getattr(self, name)
             if value is not None:
-                views[name] = value.reshape(steps, -1, 1).unbind(0)
+                views[name] = value.unbind(0)
         if self.w_hr is not None:
-            views["w_hr_t"] = self.w_hr.t().contiguous()
+            views["w_hr"] = self.w_hr.contiguous()  # (P, H)
         return views
 
-    def transpose_times(
-        self, t: int, q: torch.Tensor, out: torch.Tensor | None = None
+    def rows_times(
+        self, t: int, rows: torch.Tensor, out: torch.Tensor | None = None
     ) -> torch.Tensor:
-        """J_t^T q for q (n, k), without forming J_t; written into ``out`` when given."""
-        views, k = self._steps, q.shape[1]
+        """rows @ J_t for k row vectors ``rows`` (k, n), without forming J_t (into ``out``).
+
+        The transpose of J_t^T Q for Q = rows^T: row vectors keep every element-wise operation
+        on contiguous rows of length H and the matmul's right operand W_hh as stored.
+        """
+        views, k = self._steps, rows.shape[0]
         if out is None:
-            out = torch.empty_like(q)
+            out = torch.empty_like(rows)
         if self.kind != "lstm":
-            mixed = torch.mul(views["a"][t], q)  # (G, H, k)
-            torch.mm(views["w_t"], mixed.reshape(-1, k), out=out)  # (P, k)
-            return out if self.d is None else out.addcmul_(views["d"][t], q)
+            mixed = torch.mul(views["a"][t], rows.unsqueeze(1))  # (k, G, H)
+            torch.mm(mixed.view(k, -1), views["w"], out=out)  # (k, P)
+            return out if self.d is None else out.addcmul_(views["d"][t], rows)
         size = self.w_hh.shape[1]
-        q_h, q_c = q[:size], q[size:]
+        r_h, r_c = rows[:, :size], rows[:, size:]
         if self.w_hr is not None:
-            q_h = views["w_hr_t"] @ q_h  # (H, k)
-        mixed = torch.mul(views["a"][t], q_h).addcmul_(views["b"][t], q_c)  # (4, H, k)
-        torch.mm(views["w_t"], mixed.reshape(-1, k), out=out[:size])  # (P, k)
-        torch.mul(views["u_f"][t], q_h, out=out[size:]).addcmul_(views["f"][t], q_c)  # (H, k)
+            r_h = r_h @ views["w_hr"]  # (k, H)
+        r_h3, r_c3 = r_h.unsqueeze(1), r_c.unsqueeze(1)
+        mixed = torch.mul(views["a"][t], r_h3).addcmul_(views["b"][t], r_c3)  # (k, 4, H)
+        torch.mm(mixed.view(k, -1), views["w"], out=out[:, :size])  # (k, P)
+        torch.mul(views["u_f"][t], r_h, out=out[:, size:]).addcmul_(views["f"][t], r_c)  # (k, H)
         return out
 
     def dense(self, steps: slice | None = None) -> torch.Tensor:

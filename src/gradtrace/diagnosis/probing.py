@@ -5,15 +5,17 @@ model takes the task's input and output sizes and, for per-step tasks, readout "
 loss is the task's). The curve reported is the first recurrent layer's (layer 0, forward): the
 one every input step has to reach through the whole recurrence.
 
-dtype "auto" traces in float32 and diagnoses again in float64 when float32 could
-not hold the numbers exactly: a traced norm outside [FLOAT32_SAFE, 1 / FLOAT32_SAFE], zero, not
-finite, or a subnormal gradient. The model is built in float32 and cast, and the replay,
-Jacobians, spectra and health are computed in float64 from the same weights and inputs either
-way, so only the trace (profile and loss) carries float32 rounding. ``ProbeResult.dtype`` says
-which precision the trace used. It pays where gradients stay within float32's range; where they
-vanish below it (long sequences of a contracting layer) it costs a float32 diagnosis more. (The
-float32 trace itself keeps such gradients exact: its backward rescales by powers of two, see
-tracing/kernels/rescale.py, so a float32 probe is as fast at T = 1000 as at T = 100.)
+dtype "auto" (the default) traces a torch-style RNN, LSTM or GRU in float32 (other cells in
+float64: parts of their diagnosis, such as the LRU's lambdas, are computed in the model's
+dtype) and diagnoses again in float64 when float32 could not hold the numbers exactly: a
+traced norm above 1 / FLOAT32_SAFE, zero, not finite, or a subnormal parameter gradient; and,
+for layers whose float32 backward does not rescale, a norm below FLOAT32_SAFE. The fused RNN,
+LSTM and GRU layers of gradtrace's own models rescale: their backward carries a vanishing
+gradient by exact powers of two (tracing/kernels/rescale.py), so its tiny norms keep float32's
+full precision and a vanishing profile stays in float32. The model is built in float32 and
+cast, and the replay, Jacobians, spectra and health are computed in float64 from the same
+weights and inputs either way, so only the trace (profile and loss) carries float32 rounding.
+``ProbeResult.dtype`` says which precision the trace used.
 """
 
 from __future__ import annotations
@@ -35,11 +37,13 @@ from gradtrace.diagnosis.dynamics import lag_grid
 from gradtrace.errors import InvalidValue, check, from_pydantic
 from gradtrace.flow import DEFAULT_EPS, remaining_after
 from gradtrace.models import ModelSpec, build_model
+from gradtrace.models.introspect import recurrent_modules
 from gradtrace.resources import Estimate, check_memory, probe_estimate
 from gradtrace.strict import StrictModel
 
 DTYPES = {"float32": torch.float32, "float64": torch.float64}
 FLOAT32_SAFE = 1e-25  # traced norms this far inside float32's range keep full precision
+RESCALED_CELLS = frozenset({"rnn", "lstm", "gru"})  # fused kernels with a rescaling backward
 
 
 class ProbeSpec(StrictModel):
@@ -51,7 +55,7 @@ class ProbeSpec(StrictModel):
     seq_len: int = Field(100, ge=2, le=LIBRARY.seq_len)
     batch_size: int = Field(defaults.BATCH_SIZE, ge=1, le=LIBRARY.batch_size)
     seed: int = Field(0, ge=0, lt=2**63)
-    dtype: Literal["float32", "float64", "auto"] = "float64"
+    dtype: Literal["float32", "float64", "auto"] = "auto"
     task: str | None = None
     eps: float = Field(DEFAULT_EPS, gt=0.0, lt=1.0)
     label: str | None = None
@@ -226,11 +230,17 @@ def probe(spec: ProbeSpec | dict[str, Any], *, max_memory: int | None = None) ->
         spec = ProbeSpec.from_dict(spec)
     check_memory(spec.estimate(), max_memory)
     started = time.perf_counter()
-    dtype = "float32" if spec.dtype == "auto" else spec.dtype
-    diagnosis = _diagnose(spec, dtype)
-    if spec.dtype == "auto" and not float32_exact(diagnosis):
+    dtype = spec.dtype
+    if dtype == "auto":  # other cells compute parts in the model's dtype (the LRU's lambdas)
+        dtype = "float32" if spec.model.cell in RESCALED_CELLS else "float64"
+    diagnosis, rescaled = _diagnose(spec, dtype)
+    if (
+        spec.dtype == "auto"
+        and dtype == "float32"
+        and not float32_exact(diagnosis, rescaled=rescaled)
+    ):
         dtype = "float64"
-        diagnosis = _diagnose(spec, dtype)
+        diagnosis, _ = _diagnose(spec, dtype)
     layer = _first_layer(diagnosis)
     g_by_lag = np.asarray(layer.g, dtype=np.float64)[::-1]
     r = np.asarray(layer.relative, dtype=np.float64)
@@ -250,8 +260,9 @@ def probe(spec: ProbeSpec | dict[str, Any], *, max_memory: int | None = None) ->
     )
 
 
-def _diagnose(spec: ProbeSpec, dtype: str) -> Diagnosis:
-    """The spec's model and batch from its seed, in ``dtype``, diagnosed."""
+def _diagnose(spec: ProbeSpec, dtype: str) -> tuple[Diagnosis, bool]:
+    """The spec's model and batch from its seed, in ``dtype``, diagnosed; and whether every
+    recurrent layer was traced by a rescaling backward (see the module docstring)."""
     generator = torch.Generator().manual_seed(spec.seed)
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(spec.seed)
@@ -259,13 +270,21 @@ def _diagnose(spec: ProbeSpec, dtype: str) -> Diagnosis:
         model = build_model(model_spec).to(DTYPES[dtype])
     # the task's own loss is what a probe shows; no second pass for a signal profile
     x = x.to(DTYPES[dtype])
-    return diagnose(model, x, loss_fn=loss_fn, targets=targets, eps=spec.eps, signal=False)
+    entries = recurrent_modules(model)
+    rescaled = model_spec.cell in RESCALED_CELLS and bool(entries)
+    rescaled = rescaled and all(not e.is_cell for e in entries)  # torch's fused modules only
+    found = diagnose(model, x, loss_fn=loss_fn, targets=targets, eps=spec.eps, signal=False)
+    return found, rescaled
 
 
-def float32_exact(diagnosis: Diagnosis) -> bool:
-    """Whether a float32 diagnosis holds its numbers at full precision (see the module doc)."""
+def float32_exact(diagnosis: Diagnosis, *, rescaled: bool = False) -> bool:
+    """Whether a float32 diagnosis holds its numbers at full precision (see the module doc).
+
+    ``rescaled``: every layer was traced by a backward that rescales vanishing gradients, so
+    norms below FLOAT32_SAFE (and below float32's own range) are exact too.
+    """
     health = diagnosis.health
-    if health.subnormal_grads > 0 or health.subnormal_trace > 0:
+    if health.subnormal_grads > 0 or (health.subnormal_trace > 0 and not rescaled):
         return False
     if not math.isfinite(diagnosis.loss):
         return False
@@ -274,8 +293,9 @@ def float32_exact(diagnosis: Diagnosis) -> bool:
             if values is None:
                 continue
             a = np.abs(np.asarray(values, dtype=np.float64))
-            if a.size and not (np.all(a >= FLOAT32_SAFE) and np.all(a <= 1 / FLOAT32_SAFE)):
-                return False  # also False for nan (comparisons fail)
+            small = np.all(a > 0.0) if rescaled else np.all(a >= FLOAT32_SAFE)
+            if a.size and not (small and np.all(a <= 1 / FLOAT32_SAFE)):
+                return False  # also False for nan (comparisons fail) and for zeros
     return True
 
 

@@ -5,7 +5,7 @@ A packed batch is kept as its full-length examples (padded), so the replay follo
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
@@ -68,12 +68,18 @@ def _longest(module: nn.Module, packed: PackedSequence, hx: Any) -> tuple[torch.
 
 @contextmanager
 def record(
-    model: nn.Module, cells: Any = None, *, global_hooks: bool = False
+    model: nn.Module,
+    cells: Any = None,
+    *,
+    global_hooks: bool = False,
+    on_fused: Callable[[str, Recording], None] | None = None,
 ) -> Iterator[Recording]:
     """Hook every recurrent module of ``model`` (and declared ``cells``); removed on exit.
 
     ``global_hooks``: use torch's global module hooks (filtered to these modules) instead of
     hooks on the modules, so that nothing is stored on the model while recording.
+    ``on_fused(path, recording)``: called once a fused module's input is recorded, as its
+    forward starts.
     """
     recording = Recording()
     handles = []
@@ -88,6 +94,8 @@ def record(
             if isinstance(x, PackedSequence):
                 x, hx = _longest(module, x, hx)
             recording.fused[path] = (detach(x), detach(hx))
+            if on_fused is not None:
+                on_fused(path, recording)
 
         return hook
 

@@ -17,7 +17,12 @@ import torch.nn.functional as F
 from torch import nn
 
 from gradtrace.diagnosis.recorder import CellCall, Recording
-from gradtrace.models.introspect import RecurrentMatrix, recurrent_matrices, recurrent_modules
+from gradtrace.models.introspect import (
+    RecurrentMatrix,
+    RecurrentModule,
+    recurrent_matrices,
+    recurrent_modules,
+)
 
 F64 = torch.float64
 ELEMENT_BUDGET = 1 << 20  # float64 entries per replayed array (8 MiB)
@@ -291,9 +296,25 @@ def replay(
     Each module is replayed on its first examples, as many as ``health_batch`` allows (and at
     most ``batch``), the same examples for every layer of the module.
     """
-    matrices = recurrent_matrices(model, cells)
+    return replay_found(
+        recurrent_modules(model, cells), recurrent_matrices(model, cells), recording, batch=batch
+    )
+
+
+def replay_found(
+    entries: list[RecurrentModule],
+    matrices: list[RecurrentMatrix],
+    recording: Recording,
+    *,
+    batch: int | None = None,
+) -> list[LayerRun]:
+    """`replay` of the modules and matrices found in a model (recurrent_modules/_matrices).
+
+    Reads only the recording and the matrices' tensors: with no layer-norm cell among
+    ``entries`` it calls no module, so it may run while the model is in use elsewhere.
+    """
     runs = []
-    for entry in recurrent_modules(model, cells):
+    for entry in entries:
         own = [m for m in matrices if m.module is entry.module and m.path == entry.path]
         if entry.is_cell and not own:
             continue  # a declared cell without torch's layout: see diagnosis.generic

@@ -83,8 +83,15 @@ def matrix_spectrum(weight: torch.Tensor | np.ndarray) -> tuple[float, float, np
 
 def spectra(model: nn.Module, *, eigenvalues: bool = True, cells=None) -> list[MatrixSpectrum]:
     """Spectrum of every recurrent matrix of ``model``, per gate block for LSTM and GRU."""
+    return matrix_spectra(recurrent_matrices(model, cells), eigenvalues=eigenvalues)
+
+
+def matrix_spectra(
+    matrices: list[RecurrentMatrix], *, eigenvalues: bool = True
+) -> list[MatrixSpectrum]:
+    """Spectrum of each of ``matrices`` (from recurrent_matrices), per gate block."""
     found = []
-    for matrix in recurrent_matrices(model, cells):
+    for matrix in matrices:
         for gate, block in effective_blocks(matrix).items():
             radius, singular, values = matrix_spectrum(block)
             pairs = [[float(v.real), float(v.imag)] for v in values] if eigenvalues else []

@@ -165,7 +165,10 @@ def recurrent_modules(model: nn.Module, cells: Any = None) -> list[RecurrentModu
     return found
 
 
-def _matrices_of(entry: RecurrentModule) -> list[RecurrentMatrix]:
+def entry_matrices(entry: RecurrentModule) -> list[RecurrentMatrix]:
+    """The recurrent matrices of one module found by recurrent_modules, as they are now (a
+    module whose weights are set during its forward, such as a weight-dropped LSTM, has them
+    only from its forward on)."""
     module = entry.module
     if entry.kind == "cell" or (entry.is_cell and not hasattr(module, "weight_hh")):
         return []  # a cell without torch's layout: diagnosed through its own forward
@@ -219,4 +222,4 @@ def _matrices_of(entry: RecurrentModule) -> list[RecurrentMatrix]:
 
 def recurrent_matrices(model: nn.Module, cells: Any = None) -> list[RecurrentMatrix]:
     """Every recurrent layer and direction of ``model`` with its matrices (see module docstring)."""
-    return [matrix for entry in recurrent_modules(model, cells) for matrix in _matrices_of(entry)]
+    return [matrix for entry in recurrent_modules(model, cells) for matrix in entry_matrices(entry)]

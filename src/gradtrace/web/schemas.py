@@ -65,7 +65,7 @@ class ProbeRequest(StrictModel):
     residual: bool = False
     seed: int = Field(default=0, ge=0, le=2**31 - 1)
     eps: float = Field(default=1e-3, gt=0, lt=1, allow_inf_nan=False)
-    dtype: Literal["float32", "float64"] = "float64"
+    dtype: Literal["float32", "float64", "auto"] = "auto"
     task: str | None = Field(default=None, max_length=40)
     # frontier cells only (ModelSpec.FRONTIER_FIELDS); unset: the paper's default
     # (the radii's range [0, 1) is ModelSpec's check, whose message says why)

@@ -125,8 +125,8 @@ class Scale:
 
     def _direct_max(self, t: int) -> float:
         if self._direct is None:  # once per backward, and only where a backward got scaled
-            d = self._d_out.view(self.plan.steps, self.plan.batch, -1)
-            self._direct = d.abs().amax(dim=(1, 2)).tolist()
+            d = self._d_out.view(self.plan.steps, self.plan.batch, -1)  # no |d| copy made:
+            self._direct = torch.linalg.vector_norm(d, math.inf, dim=(1, 2)).tolist()
         return self._direct[t]
 
 
