@@ -8,8 +8,9 @@ batch is "setup"), and the ratio of a probe to one plain forward + backward of t
 Then diagnose on one core against two (diagnosis/overlap.py: the float64 replay, Lyapunov
 exponents and spectra beside the trace) for an LSTM with H = 256 at T = 1000 in float32, at the
 lab's batch of 64 and at 16 (the lab's batch when the one-second goal was set), in the main
-thread and in a worker thread as the web lab's server runs it; and 4 KiB pages against the
-transparent huge pages the gradtrace CLI asks torch for (cli/main.py), each in its own process.
+thread and in a worker thread as the web lab's server runs it; and 4 KiB pages against
+transparent huge pages (torch's THP_MEM_ALLOC_ENABLE=1), each in its own process: a fresh trace
+touches about 650 MB, but huge pages did not pay here (0.8-1.1x), so gradtrace leaves them off.
 
 Then (the issue's target) an LSTM with H = 256 at T = 1000 and the lab's batch of 64, 1 and 2
 layers: probe() in each precision (goal: <= 0.7 s for 1 layer, 1.4 s for 2), the float32 probe
@@ -217,17 +218,17 @@ def _sweep_point(steps: int, batch: int) -> str:
 
 
 @contextlib.contextmanager
-def _one_core():
-    """diagnose as it was before its second core (diagnosis/overlap.py): everything in turn."""
-    from gradtrace.diagnosis import diagnosing
-    from gradtrace.diagnosis.overlap import SideWorker
+def _cores(parallel: bool):
+    """diagnose with every job in turn (False) or with the side worker forced on (True)."""
+    from gradtrace.diagnosis import diagnosing, overlap
 
     @contextlib.contextmanager
-    def serial(params):
-        yield SideWorker(None)
+    def chosen(params):
+        with overlap.side_worker(params, parallel=parallel) as side:
+            yield side
 
     saved = diagnosing.side_worker
-    diagnosing.side_worker = serial
+    diagnosing.side_worker = chosen
     try:
         yield
     finally:
@@ -246,7 +247,11 @@ def _in_thread(spec: ProbeSpec) -> float:
 
 
 def two_cores(repeats: int) -> None:
-    """One core against two (diagnosis/overlap.py), interleaved; and 4 KiB against huge pages."""
+    """One core against two (diagnosis/overlap.py), interleaved; and 4 KiB against huge pages.
+
+    "one core" is diagnose with every job in turn; "two cores" forces the side worker (the
+    default only in a worker thread, see diagnosis/overlap.py).
+    """
     model = ModelSpec(cell="lstm", hidden_size=256)
     print(f"\ndiagnose on two cores: LSTM H=256 T=1000 float32, median of {repeats}; {_load()}")
     cases = [(64, "main thread", probe), (16, "main thread", probe)]
@@ -256,9 +261,9 @@ def two_cores(repeats: int) -> None:
         one: list[float] = []
         two: list[float] = []
         for _ in range(repeats):
-            with _one_core():
-                one.append(call(spec) if call is _in_thread else call(spec).seconds)
-            two.append(call(spec) if call is _in_thread else call(spec).seconds)
+            for parallel, times in ((False, one), (True, two)):
+                with _cores(parallel):
+                    times.append(call(spec) if call is _in_thread else call(spec).seconds)
         a, b = statistics.median(one), statistics.median(two)
         print(
             f"  batch {batch:>2}, {where:27s} one core {a:6.3f} s, two cores {b:6.3f} s: "
@@ -272,7 +277,7 @@ def two_cores(repeats: int) -> None:
             env = dict(os.environ)
             env.pop("THP_MEM_ALLOC_ENABLE", None)
             if name == "huge pages":
-                env["THP_MEM_ALLOC_ENABLE"] = "1"  # what the gradtrace CLI sets (cli/main.py)
+                env["THP_MEM_ALLOC_ENABLE"] = "1"  # read by torch at its first allocation
             done = subprocess.run(
                 [sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True
             )

@@ -1,4 +1,4 @@
-"""diagnose's second core: the same numbers, the caller's thread count back, no module raced."""
+"""diagnose's second core (in worker threads): the same numbers, the thread count back."""
 
 from __future__ import annotations
 
@@ -35,8 +35,27 @@ def test_a_serial_worker_runs_the_job_at_once_and_keeps_its_error():
         failed.result()
 
 
+def _in_thread(job):
+    """job() in a fresh worker thread with two intra-op threads: (result, error, thread)."""
+    out = {}
+
+    def work():
+        torch.set_num_threads(2)
+        out["thread"] = threading.current_thread()
+        try:
+            out["result"] = job()
+        except Exception as error:
+            out["error"] = error
+        out["threads_after"] = torch.get_num_threads()
+
+    worker = threading.Thread(target=work)
+    worker.start()
+    worker.join()
+    return out
+
+
 def test_the_side_worker_splits_the_threads_and_restores_them(two_threads):
-    with side_worker([torch.zeros(1)]) as side:
+    with side_worker([torch.zeros(1)], parallel=True) as side:
         assert side.parallel
         assert torch.get_num_threads() == 1  # the caller keeps all but one
         assert side.submit(torch.get_num_threads).result() == 1
@@ -44,14 +63,22 @@ def test_the_side_worker_splits_the_threads_and_restores_them(two_threads):
     assert torch.get_num_threads() == 2
 
 
-def test_one_thread_or_a_gpu_model_gets_a_serial_worker(two_threads):
+def test_the_main_thread_one_thread_or_a_gpu_model_gets_a_serial_worker(two_threads):
+    with side_worker([torch.zeros(1)]) as side:  # the main thread: the trace keeps its threads
+        assert not side.parallel and torch.get_num_threads() == 2
+
+    def parallel_here() -> bool:
+        with side_worker([torch.zeros(1)]) as side:
+            return side.parallel
+
+    assert _in_thread(parallel_here)["result"]  # a worker thread (the web lab's) gets one
     torch.set_num_threads(1)
-    with side_worker([torch.zeros(1)]) as side:
+    with side_worker([torch.zeros(1)], parallel=True) as side:
         assert not side.parallel
     assert torch.get_num_threads() == 1
     torch.set_num_threads(2)
     meta = torch.zeros(1, device="meta")  # any device that is not the CPU
-    with side_worker([meta]) as side:
+    with side_worker([meta], parallel=True) as side:
         assert not side.parallel
 
 
@@ -111,12 +138,12 @@ def test_diagnose_on_two_cores_gives_the_serial_numbers(two_threads, monkeypatch
         return replayed(entries, *args)
 
     monkeypatch.setattr(diagnosing_module, "_replayed", spy)
-    parallel = diagnose(model, x).to_dict()
-    main = threading.current_thread().name
+    done = _in_thread(lambda: diagnose(model, x).to_dict())
+    parallel, caller = done["result"], done["thread"].name
     # each fused module replayed on the other core as its forward started
     assert [paths for paths, _ in where] == [["rnn"], ["gru"]]
-    assert all(name != main for _, name in where)
-    assert torch.get_num_threads() == 2
+    assert all(name != caller for _, name in where)
+    assert done["threads_after"] == 2
     monkeypatch.setattr(diagnosing_module, "side_worker", _serial)
     serial = diagnose(model, x).to_dict()
     assert parallel["verdict"] == serial["verdict"]
@@ -160,9 +187,9 @@ def test_a_declared_cell_is_replayed_on_the_callers_thread(two_threads, monkeypa
         return replayed(*args)
 
     monkeypatch.setattr(diagnosing_module, "_replayed", spy)
-    result = diagnose(Loop(), torch.randn(3, 12, 2))
-    assert where == [threading.current_thread().name]  # it may call the cell: not beside it
-    assert result.lyapunov and result.health.layers
+    done = _in_thread(lambda: diagnose(Loop(), torch.randn(3, 12, 2)))
+    assert where == [done["thread"].name]  # it may call the cell: not beside it
+    assert done["result"].lyapunov and done["result"].health.layers
 
 
 def test_the_callers_thread_count_comes_back_after_an_error(two_threads):
@@ -171,6 +198,5 @@ def test_the_callers_thread_count_comes_back_after_an_error(two_threads):
     def broken(output, batch):
         raise RuntimeError("a loss that fails")
 
-    with pytest.raises(RuntimeError, match="a loss that fails"):
-        diagnose(model, torch.randn(2, 5, 2), loss_fn=broken)
-    assert torch.get_num_threads() == 2
+    done = _in_thread(lambda: diagnose(model, torch.randn(2, 5, 2), loss_fn=broken))
+    assert "a loss that fails" in str(done["error"]) and done["threads_after"] == 2

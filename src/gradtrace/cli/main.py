@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import importlib
-import os
 import sqlite3
 import sys
 
@@ -84,19 +83,7 @@ def _fail(message: str, code: int = 2) -> None:
 
 def main(argv: list[str] | None = None) -> None:
     """Run the CLI; bad input prints one line ``error: ...`` and exits 2, never a traceback."""
-    use_huge_pages()
     cli.main(args=argv, prog_name="gradtrace")
-
-
-def use_huge_pages() -> None:
-    """Let torch put CPU buffers of 2 MiB or more in transparent huge pages (Linux).
-
-    A trace of an LSTM with H = 256 at T = 1000 touches about 650 MB of fresh buffers, and
-    every 4 KiB page costs a fault (bench_probe.py: a probe about 10% faster with huge pages).
-    torch reads THP_MEM_ALLOC_ENABLE once, at its first allocation; the CLI imports torch only
-    after this. A value the user set is kept.
-    """
-    os.environ.setdefault("THP_MEM_ALLOC_ENABLE", "1")
 
 
 def usage_message(error: click.UsageError) -> str:

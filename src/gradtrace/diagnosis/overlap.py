@@ -1,20 +1,22 @@
-"""A second core for diagnose: independent float64 work runs beside the trace, one thread each.
+"""A second core for diagnose in a worker thread: independent float64 work beside the trace.
 
-A diagnosis of a small recurrent model is a long chain of small operations (one matmul and a
-few element-wise operations per time step), and on CPU a second intra-op thread barely speeds
-such a chain up (bench_probe.py: an LSTM with H = 256 at T = 1000 probes in the same time with
-one thread as with two). The parts of a diagnosis that do not depend on each other (the spectra
-of the weights, the float64 replay and its Lyapunov exponents, the trace's backward) can run at
-the same time instead: the calling thread keeps all but one of its intra-op threads, and one
-worker thread with one intra-op thread takes the side jobs. The numbers are the same either way
-(each job runs the same operations; nothing is shared but read-only tensors).
-
-Only on CPU, and only with two or more intra-op threads; otherwise ``submit`` runs the job at
-once in the calling thread. The calling thread's thread count is restored on exit.
+Torch's intra-op threads run a long chain of small operations (a diagnosis: one matmul and a
+few element-wise operations per time step) badly from a thread other than the main one:
+bench_probe.py measured a probe of an LSTM with H = 256 at T = 1000 (batch 64) at 5.3 s in a
+worker thread, as the web lab's server runs it, against 1.9 s in the main thread. There the
+parts of a diagnosis that do not depend on each other (the spectra of the weights, the float64
+replay and its Lyapunov exponents, the trace's backward) run at the same time instead, one
+intra-op thread each: the calling thread keeps all but one of its intra-op threads and one
+worker thread takes the side jobs (2.2 s). In the main thread the trace's matmuls gain more from
+a second intra-op thread than the overlap saves (batch 64: 0.98x; 2 layers: slower), so there
+``submit`` runs each job at once in the calling thread, as it does on one core or a GPU. The
+numbers are the same either way (each job runs the same operations; the jobs share only
+read-only tensors); the calling thread's thread count is restored on exit.
 """
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
@@ -53,11 +55,16 @@ def _one_thread() -> None:
 
 
 @contextmanager
-def side_worker(params: list[torch.Tensor]) -> Iterator[SideWorker]:
-    """A SideWorker for a model with ``params``: parallel on CPU with two or more threads."""
+def side_worker(
+    params: list[torch.Tensor], *, parallel: bool | None = None
+) -> Iterator[SideWorker]:
+    """A SideWorker for a model with ``params``: parallel on CPU with two or more threads,
+    when ``parallel`` (default: when called from a thread other than the main one)."""
     threads = torch.get_num_threads()
     on_cpu = all(p.device.type == "cpu" for p in params)
-    if threads < 2 or not on_cpu:
+    if parallel is None:
+        parallel = threading.current_thread() is not threading.main_thread()
+    if not parallel or threads < 2 or not on_cpu:
         yield SideWorker(None)
         return
     pool = ThreadPoolExecutor(max_workers=1, initializer=_one_thread)
