@@ -13,6 +13,7 @@ from torch import nn
 import gradtrace
 from gradtrace.diagnosis import diagnose
 from gradtrace.diagnosis import diagnosing as diagnosing_module
+from gradtrace.diagnosis import measuring as measuring_module
 from gradtrace.diagnosis.overlap import SideWorker, side_worker
 from gradtrace.diagnosis.recorder import record
 
@@ -131,13 +132,13 @@ def test_diagnose_on_two_cores_gives_the_serial_numbers(two_threads, monkeypatch
     model = _Net().double()
     x = torch.randn(4, 30, 2, dtype=torch.float64)
     where = []
-    replayed = diagnosing_module._replayed
+    replayed = measuring_module._replayed
 
     def spy(entries, *args):
         where.append(([e.path for e in entries], threading.current_thread().name))
         return replayed(entries, *args)
 
-    monkeypatch.setattr(diagnosing_module, "_replayed", spy)
+    monkeypatch.setattr(measuring_module, "_replayed", spy)
     done = _in_thread(lambda: diagnose(model, x).to_dict())
     parallel, caller = done["result"], done["thread"].name
     # each fused module replayed on the other core as its forward started
@@ -180,13 +181,13 @@ def test_a_declared_cell_is_replayed_on_the_callers_thread(two_threads, monkeypa
             return h
 
     where = []
-    replayed = diagnosing_module._replayed
+    replayed = measuring_module._replayed
 
     def spy(*args):
         where.append(threading.current_thread().name)
         return replayed(*args)
 
-    monkeypatch.setattr(diagnosing_module, "_replayed", spy)
+    monkeypatch.setattr(measuring_module, "_replayed", spy)
     done = _in_thread(lambda: diagnose(Loop(), torch.randn(3, 12, 2)))
     assert where == [done["thread"].name]  # it may call the cell: not beside it
     assert done["result"].lyapunov and done["result"].health.layers
