@@ -247,7 +247,7 @@ def test_the_quick_preset_is_seven_architectures_at_five_lengths():
 
 
 def test_an_unknown_preset_lists_the_presets():
-    with pytest.raises(InvalidValue, match="choose one of quick, standard, full"):
+    with pytest.raises(InvalidValue, match="choose one of quick, standard, ablations, full"):
         preset("fast")
 
 
