@@ -165,7 +165,7 @@ STANDARD: dict[str, Any] = {
     # LSTM needs ~3400 steps on adding at T=400 at lr 1e-3; 10000 leaves room for copy T=100
     "budget": {"max_steps": 10000, "max_seconds": 3600.0},
     "tune": {},
-    "variant": CORE_VARIANTS + [PASCANU],
+    "variant": [*CORE_VARIANTS, PASCANU],
 }
 
 # the fixes one at a time against their references, where a CPU runs them in hours
