@@ -75,7 +75,7 @@ def test_the_listed_choices_match_the_specs_and_registries():
         ("train", "--optimizer [adam|rmsprop|sgd]"),
         ("train", "one of: adding, copy"),
         ("probe", "--cell [rnn|lstm|gru|indrnn|exprnn|lru|mingru|minlstm|selective_ssm]"),
-        ("study", "one of: quick, standard, full, long, frontier, frontier_long"),
+        ("study", "one of: quick, standard, ablations, full, long, frontier, frontier_long"),
         ("audit", "--budget [quick|standard|full]"),
         ("report", "--format [png|svg|pdf]"),
     ],

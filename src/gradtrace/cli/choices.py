@@ -30,7 +30,7 @@ CHOICES: dict[str, tuple[str, ...]] = {
         "forget_bias",
         "chrono",
     ),
-    "preset": ("quick", "standard", "full", "long", "frontier", "frontier_long"),
+    "preset": ("quick", "standard", "ablations", "full", "long", "frontier", "frontier_long"),
     "budget": ("quick", "standard", "full"),
     "executor": ("local", "ray"),
 }
