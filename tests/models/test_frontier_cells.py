@@ -327,3 +327,15 @@ def test_input_dependent_exponents_are_the_mean_log_decay_along_the_trajectory(c
     # ||J_T ... J_(T-k+1)||_2 of diagonal J_t: the largest product of |a| over the last k steps
     for lag, norm in zip(dynamics.lags, dynamics.product_norms, strict=True):
         assert norm == pytest.approx(float(a[-lag:].prod(0).max()), rel=1e-10)
+
+
+def test_exprnn_left_without_an_activation_is_the_paper_s_modrelu():
+    assert ModelSpec(cell="exprnn").activation == "modrelu"
+    assert ModelSpec(cell="exprnn", activation=None).activation == "modrelu"
+    assert ModelSpec.model_validate_json('{"cell": "exprnn"}').activation == "modrelu"
+    assert ModelSpec(cell="exprnn", activation="tanh").activation == "tanh"
+    assert ModelSpec(activation=None).activation == "tanh"
+    assert ModelSpec(cell="lstm").activation == "tanh"
+    cells = [m for m in build_model(ModelSpec(cell="exprnn", hidden_size=4)).modules()
+             if type(m).__name__ == "ExpRNNCell"]  # fmt: skip
+    assert cells and all(cell.activation == "modrelu" for cell in cells)

@@ -37,6 +37,15 @@ def test_every_frontier_cell_probes_to_the_library_s_profile_with_layers_named_i
     assert all(not key.split(": ")[-1].startswith("layers.") for key in view["not_computed"])
 
 
+def test_an_exprnn_probe_without_an_activation_is_the_modrelu_one(client):
+    def first_layer(**extra):
+        body = {"cell": "exprnn", **SMALL, **extra}
+        return client.post("/api/probe", json=body).json()["layers"][0]["g"]
+
+    default = first_layer()
+    assert default == first_layer(activation="modrelu") != first_layer(activation="tanh")
+
+
 def test_loop_backend_layers_are_named_in_words_too(client):
     request = {"cell": "rnn", "layer_norm": True, "num_layers": 2, **SMALL}  # the step loop
     view = client.post("/api/probe", json=request).json()
@@ -49,7 +58,9 @@ def test_the_new_fields_are_in_the_api_schema_with_their_meaning(client):
     props = fields["properties"]
     assert {"r_min", "r_max", "max_phase", "state_size", "horizon"} <= set(props)
     assert "LRU" in props["r_min"]["description"] and "IndRNN" in props["horizon"]["description"]
-    assert "modrelu" in props["activation"]["enum"] and "lru" in props["cell"]["enum"]
+    activations = next(a["enum"] for a in props["activation"]["anyOf"] if "enum" in a)
+    assert "modrelu" in activations and "lru" in props["cell"]["enum"]
+    assert "modrelu for exprnn" in props["activation"]["description"]
 
 
 def test_the_lru_view_carries_its_exact_lambdas_inside_the_chosen_ring(client):

@@ -47,6 +47,7 @@ def test_the_form_offers_each_cell_s_own_fields_only(lab, page):
     enabled = "Array.from(document.querySelectorAll('#activation option'))" \
               ".filter(o => !o.disabled).map(o => o.value)"  # fmt: skip
     assert page.evaluate(enabled) == ["tanh", "modrelu"] and page.is_enabled("#activation")
+    assert page.input_value("#activation") == "modrelu"  # the cell's own, as in its paper
     page.click("#cell-seg button[data-value=lru]")
     assert page.is_disabled("#activation") and page.is_disabled("#init")
     page.fill("#r_min", "0.95")

@@ -6,7 +6,14 @@ import hashlib
 import math
 from typing import Any, Literal
 
-from pydantic import ConfigDict, Field, ValidationError, ValidationInfo, field_validator
+from pydantic import (
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 from gradtrace import display
 from gradtrace.bounds import LIBRARY
@@ -40,6 +47,7 @@ class ModelSpec(StrictModel):
     cell: Literal[
         "rnn", "lstm", "gru", "indrnn", "exprnn", "lru", "mingru", "minlstm", "selective_ssm"
     ] = "rnn"
+    # left out or None: the cell's own, modReLU for exprnn (as in its paper), tanh for the rest
     activation: Literal["tanh", "sigmoid", "relu", "leaky_relu", "prelu", "modrelu"] = "tanh"
     leaky_slope: float = 0.01  # leaky_relu slope; the initial per-unit slope for prelu
     input_size: int = Field(1, gt=0, le=LIBRARY.input_size)
@@ -83,6 +91,16 @@ class ModelSpec(StrictModel):
             return super().model_validate_json(json_data, **kwargs)
         except ValidationError as error:
             raise _one_line(error) from None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _cell_default_activation(cls, data: Any) -> Any:
+        """An activation left out (or None) is the cell's own: modReLU for exprnn, else tanh."""
+        if isinstance(data, dict) and data.get("activation") is None:
+            data = {key: value for key, value in data.items() if key != "activation"}
+            if data.get("cell") == "exprnn":
+                data["activation"] = "modrelu"
+        return data
 
     @field_validator("activation")
     @classmethod

@@ -52,7 +52,9 @@ class ProbeRequest(StrictModel):
     model_config = _STRICT
 
     cell: Cell = "rnn"
-    activation: Activation = "tanh"
+    activation: Activation | None = Field(
+        default=None, description="RNN or expRNN activation; unset: modrelu for exprnn, else tanh"
+    )
     init: str = Field(default="default", max_length=40)
     init_scale: float | None = Field(default=None, gt=0, le=100, allow_inf_nan=False)
     forget_bias: float | None = Field(default=None, ge=-100, le=100, allow_inf_nan=False)

@@ -90,7 +90,9 @@
   }
 
   function setCell(cell) {
+    var changed = $("cell").value !== cell;
     $("cell").value = cell;
+    if (changed && schema) $("activation").value = schema.activations_by_cell[cell][0];  // the cell's own
     document.querySelectorAll("#cell-seg button").forEach(function (b) {
       b.classList.toggle("on", b.dataset.value === cell);
     });
