@@ -4,6 +4,9 @@
     python benchmarks/bench_study.py --quick        # speed-up, one repeat of a smaller grid
     python benchmarks/bench_study.py --preset-time  # also run the quick preset (2 workers)
     python benchmarks/bench_study.py --throughput quick   # runs/hour: study vs a plain script
+    python benchmarks/bench_study.py --store runs/standard --limit 8   # a finished study's
+        runs/hour (from its store, over the time a run was going) vs a plain script timed on
+        8 of its runs, evenly spread, one after another
 
 Every run has a fixed number of steps and no early stop, so both settings do the same work.
 Times include starting the worker processes (a real cost of every study).
@@ -113,6 +116,46 @@ def throughput(name: str, limit: int | None) -> None:
     )
 
 
+def busy_seconds(rows: list[dict]) -> float:
+    """Length of the union of the runs' [started, finished] intervals: the time the study was
+    running at least one run (the gaps of a study stopped and resumed later do not count)."""
+    ended = [r for r in rows if r["started"] is not None and r["finished"] is not None]
+    spans = sorted((r["started"], r["finished"]) for r in ended)
+    total, end = 0.0, float("-inf")
+    for start, finish in spans:
+        if finish > end:
+            total += finish - max(start, end)
+            end = finish
+    return total
+
+
+def store_throughput(folder: str, limit: int) -> None:
+    """Runs per hour of a finished study read from its store, against a plain script that trains
+    ``limit`` of its runs (evenly spread in finishing order) one after another on one thread,
+    scaled to all runs by their share of the runs' recorded wall time."""
+    from gradtrace.study.worker import train_run
+
+    with open_store(folder, readonly=True) as store:
+        rows = [r for r in store.rows() if r["finished"] and r["wall_time_s"]]
+    if not rows or limit < 1:
+        raise SystemExit(f"--store: {folder} holds no finished runs (or --limit < 1)")
+    rows.sort(key=lambda r: r["finished"])
+    busy = busy_seconds(rows)
+    chosen = rows[:: max(1, len(rows) // limit)][:limit]
+    start = time.perf_counter()
+    for row in chosen:
+        train_run(row["config"])
+    sample = time.perf_counter() - start
+    recorded = sum(r["wall_time_s"] for r in rows)
+    plain = sample / sum(r["wall_time_s"] for r in chosen) * recorded
+    print(
+        f"{folder}: {len(rows)} runs; study {3600 * len(rows) / busy:.0f} runs/h over "
+        f"{busy / 3600:.2f} h of running (workers busy {recorded / busy:.2f} on average); "
+        f"plain script {3600 * len(rows) / plain:.0f} runs/h (timed on {len(chosen)} runs, "
+        f"{sample:.0f} s), ratio {plain / busy:.2f}; load {os.getloadavg()[0]:.1f}"
+    )
+
+
 def main() -> None:
     """Parse flags and run the benchmarks."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -120,8 +163,12 @@ def main() -> None:
     parser.add_argument("--preset-time", action="store_true", help="also time the quick preset")
     parser.add_argument("--throughput", default=None, help="preset: runs/hour vs a plain script")
     parser.add_argument("--limit", type=int, default=None, help="plain script: first N runs")
+    parser.add_argument("--store", default=None, help="a finished study's folder (with --limit)")
     args = parser.parse_args()
     before = os.getloadavg()[0]
+    if args.store:
+        store_throughput(args.store, args.limit or 8)
+        return
     if args.throughput:
         throughput(args.throughput, args.limit)
         return
