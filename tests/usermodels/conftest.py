@@ -1,4 +1,4 @@
-"""Fixtures of the user-model tests: the zoo of re-created user models (zoo.py beside this file)."""
+"""Fixtures of the user-model tests: the zoo of re-created user models (zoo/ beside this file)."""
 
 from __future__ import annotations
 
@@ -15,7 +15,9 @@ NAME = "gradtrace_tests_zoo"  # registered in sys.modules so its models pickle l
 def _load() -> ModuleType:
     if NAME in sys.modules:
         return sys.modules[NAME]
-    spec = importlib.util.spec_from_file_location(NAME, Path(__file__).with_name("zoo.py"))
+    spec = importlib.util.spec_from_file_location(
+        NAME, Path(__file__).with_name("zoo") / "__init__.py"
+    )
     module = importlib.util.module_from_spec(spec)
     sys.modules[NAME] = module
     spec.loader.exec_module(module)

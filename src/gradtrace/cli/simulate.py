@@ -3,113 +3,17 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
-from pathlib import Path
-from typing import Any
 
 import click
 
+from gradtrace.cli.simulate_helpers import Drawer as Drawer
+from gradtrace.cli.simulate_helpers import ListCommand, as_options, emit, output_options
+from gradtrace.cli.simulate_helpers import expand_lists as expand_lists
+from gradtrace.cli.simulate_recurrences import MATRIX_OPTIONS as MATRIX_OPTIONS
+from gradtrace.cli.simulate_recurrences import MEMORY_OPTIONS as MEMORY_OPTIONS
+from gradtrace.cli.simulate_recurrences import matrix, memory
 from gradtrace.cli.types import path
-from gradtrace.errors import InvalidValue
 from gradtrace.simulate.paths import check_figure_path, check_folder
-
-Drawer = Callable[[Any, Path], Path]
-
-
-# ----------------------------------------------------------------------------- parsing helpers
-def _is_number(token: str) -> bool:
-    try:
-        float(token)
-    except ValueError:
-        return False
-    return True
-
-
-def expand_lists(args: list[str], list_options: tuple[str, ...]) -> list[str]:
-    """Rewrite ``--factor 0.9 0.7`` as ``--factor 0.9 --factor 0.7`` for Click's multiple=True.
-
-    A list option takes every following token up to the next option (negative numbers are
-    values, so ``--factor -1`` reaches validation and is reported as a bad factor).
-    """
-    out: list[str] = []
-    current, taken = None, 0
-    for index, token in enumerate(args):
-        if token == "--":
-            out.extend(args[index:])
-            return out
-        if current and (not token.startswith("-") or _is_number(token)):
-            out.extend([current, token])
-            taken += 1
-            continue
-        if current and taken == 0:
-            out.append(current)  # no value: Click reports "requires an argument"
-        current, taken = (token, 0) if token in list_options else (None, 0)
-        if current is None:
-            out.append(token)
-    if current and taken == 0:
-        out.append(current)
-    return out
-
-
-class ListCommand(click.Command):
-    """A command whose ``list_options`` accept several space-separated values."""
-
-    def __init__(self, *args: Any, list_options: tuple[str, ...] = (), **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.list_options = list_options
-
-    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
-        return super().parse_args(ctx, expand_lists(args, self.list_options))
-
-
-@contextmanager
-def as_options(names: dict[str, str]) -> Iterator[None]:
-    """Re-raise the library's InvalidValue under the CLI option's name (factors -> --factor)."""
-    try:
-        yield
-    except InvalidValue as e:
-        if e.name in names:
-            raise InvalidValue(names[e.name], e.value, e.allowed) from e
-        raise
-
-
-# --------------------------------------------------------------------------- output helpers
-def emit(record: Any, *, as_json: bool, plot: Path | None, draw: Drawer) -> None:
-    """Print the record (Rich table, or JSON) and write its figure when asked."""
-    written = draw(record, plot) if plot is not None else None
-    if as_json:
-        data = record.to_dict()
-        if written is not None:
-            data["plot"] = str(written)
-        click.echo(json.dumps(data, indent=2, allow_nan=False))
-        return
-    from rich.console import Console
-
-    from gradtrace.simulate.tables import renderable
-
-    console = Console()
-    console.print(renderable(record))
-    if written is not None:
-        console.print(f"plot written to {written}")
-
-
-def output_options(function: Callable[..., Any]) -> Callable[..., Any]:
-    """--json and --plot, shared by every simulate command."""
-    function = click.option(
-        "--plot",
-        "plot",
-        type=str,
-        default=None,
-        metavar="FILE.png",
-        help="Also write a figure (.png, .svg or .pdf).",
-    )(function)
-    return click.option(
-        "--json",
-        "as_json",
-        is_flag=True,
-        help='Print JSON {"command", "params", "results"} instead of the table.',
-    )(function)
 
 
 # ---------------------------------------------------------------------------------- commands
@@ -261,111 +165,8 @@ def activations(
     emit(record, as_json=as_json, plot=target, draw=plot_activations)
 
 
-MATRIX_OPTIONS = {
-    "hidden_size": "--hidden",
-    "rho": "--rho",
-    "weights": "--weights",
-    "activation": "--activation",
-    "slope": "--slope",
-    "steps": "--steps",
-    "input_size": "--input-size",
-    "input_scale": "--input-scale",
-    "bias": "--bias",
-    "seed": "--seed",
-}
-
-
-@simulate.command(short_help="Jacobian-product norms of a real recurrence.")
-@click.option("--hidden", "hidden_size", type=int, default=64, show_default=True)
-@click.option("--rho", type=float, default=1.0, show_default=True, help="Spectral radius of W.")
-@click.option(
-    "--weights", type=str, default="gaussian", show_default=True, help="gaussian or orthogonal."
-)
-@click.option(
-    "--activation",
-    type=str,
-    default="tanh",
-    show_default=True,
-    help="tanh sigmoid relu leaky_relu prelu linear.",
-)
-@click.option("--slope", type=float, default=None, help="Negative slope (leaky_relu, prelu).")
-@click.option("--steps", type=int, default=100, show_default=True, help="Sequence length T.")
-@click.option("--input-size", "input_size", type=int, default=1, show_default=True)
-@click.option(
-    "--input-scale",
-    "input_scale",
-    type=float,
-    default=1.0,
-    show_default=True,
-    help="Standard deviation of each unit's input drive U x_t.",
-)
-@click.option("--bias", type=float, default=0.0, show_default=True)
-@click.option("--seed", type=int, default=0, show_default=True)
-@output_options
-def matrix(as_json: bool, plot: str | None, **options: Any) -> None:
-    """Norms of dh_T/dh_(T-k) for h_t = phi(W h_(t-1) + U x_t + b), k = 1..T."""
-    from gradtrace.simulate.matrix import matrix_recurrence
-    from gradtrace.simulate.plots import plot_matrix
-
-    target = check_figure_path(plot, name="--plot")
-    with as_options(MATRIX_OPTIONS):
-        record = matrix_recurrence(**options)
-    emit(record, as_json=as_json, plot=target, draw=plot_matrix)
-
-
-MEMORY_OPTIONS = {
-    "lambdas": "--lambda",
-    "samples": "--samples",
-    "steps": "--steps",
-    "seed": "--seed",
-}
-
-
-@simulate.command(
-    cls=ListCommand,
-    list_options=("--lambda",),
-    short_help="The curse of memory: sensitivity of h_t to lambda.",
-)
-@click.option(
-    "--lambda",
-    "lambdas",
-    type=float,
-    multiple=True,
-    metavar="LAMBDA...",
-    help="Real lambdas with |lambda| < 1 (default 0 0.5 0.8 0.9 0.95 0.99).",
-)
-@click.option(
-    "--samples",
-    type=int,
-    default=4000,
-    show_default=True,
-    help="Monte Carlo sequences per lambda.",
-)
-@click.option(
-    "--steps",
-    type=int,
-    default=None,
-    help="Sequence length t (default: per lambda, until the exact sum has converged).",
-)
-@click.option("--seed", type=int, default=0, show_default=True)
-@output_options
-def memory(
-    lambdas: tuple[float, ...],
-    samples: int,
-    steps: int | None,
-    seed: int,
-    as_json: bool,
-    plot: str | None,
-) -> None:
-    """E[(dh_t/dlambda)^2] for h_t = lambda h_(t-1) + x_t: closed form beside autograd."""
-    from gradtrace.simulate.memory import DEFAULT_LAMBDAS, memory_sensitivity, plot_memory
-
-    target = check_figure_path(plot, name="--plot")
-    with as_options(MEMORY_OPTIONS):
-        record = memory_sensitivity(
-            lambdas or DEFAULT_LAMBDAS, samples=samples, steps=steps, seed=seed
-        )
-    emit(record, as_json=as_json, plot=target, draw=plot_memory)
+simulate.add_command(matrix)  # matrix and memory: cli/simulate_recurrences.py
+simulate.add_command(memory)
 
 
 @simulate.command(short_help="All four with figures: start here.")

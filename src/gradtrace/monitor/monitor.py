@@ -9,7 +9,6 @@ boolean per step (one sync on GPU).
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import math
 from pathlib import Path
@@ -20,16 +19,12 @@ from torch import nn
 
 from gradtrace import display
 from gradtrace.errors import check, check_choice
-from gradtrace.monitor.alerts import Alert, GradtraceWarning, NonFiniteGradient
+from gradtrace.monitor.alerts import Alert
 from gradtrace.monitor.history import History
-from gradtrace.monitor.norms import (
-    NormMeter,
-    Norms,
-    ParamIndex,
-    param_norms,
-    subnormal_count,
-    unwrap,
-)
+from gradtrace.monitor.hooks import MonitorHooks
+from gradtrace.monitor.measuring import CLIP_TOLERANCE as CLIP_TOLERANCE
+from gradtrace.monitor.measuring import StepMeasuring
+from gradtrace.monitor.norms import NormMeter, Norms, ParamIndex, unwrap
 from gradtrace.monitor.profiling import ProfileScheduler
 from gradtrace.monitor.reporter import MeasuredStep, Reporter, learning_rates, logged_values
 from gradtrace.monitor.rules import StepRules
@@ -37,24 +32,19 @@ from gradtrace.monitor.sinks import Sink
 from gradtrace.monitor.summary import print_summary
 from gradtrace.monitor.thresholds import Thresholds
 from gradtrace.monitor.wiring import (
-    added_parameters,
     as_sink,
     built_by_gradtrace,
     check_int,
     is_main_process,
     optimizers_of,
     recurrent_kinds,
-    report_failure,
     thresholds_of,
-    unscaled,
-    worst,
 )
 
 logger = logging.getLogger("gradtrace")
-CLIP_TOLERANCE = 1e-5  # a final norm this much below the raw one counts as clipped by the loop
 
 
-class Monitor:
+class Monitor(MonitorHooks, StepMeasuring):
     """Watches the gradients of ``model`` on every optimizer step and says what is wrong.
 
     With an ``optimizer`` nothing else is needed: a step pre-hook measures the gradients right
@@ -246,115 +236,12 @@ class Monitor:
 
     # -- one step ----------------------------------------------------------------------------
 
-    def _before_optimizer_step(self, optimizer: Any, args: Any, kwargs: Any) -> None:
-        if self._manual:
-            self._manual = False
-            return
-        self._safely(self._step)
-
     def _profile_due(self) -> bool:
         return self.profiler.every > 0 and self.step_count % self.profiler.every == 0
 
     def _step(self) -> None:
         self._observe()
         self._finish()
-
-    def _hook_backward(self) -> None:
-        """Measure raw gradients when each backward pass ends (before any clipping of the user)."""
-        if self._grad_hook is not None:
-            self._grad_hook.remove()
-        params = [p for p in self.index.params if p.requires_grad]
-        self._grad_hook = torch.autograd.graph.register_multi_grad_hook(
-            params, self._on_grads, mode="any"
-        )
-
-    def _on_grads(self, grad: Any) -> None:
-        if self.enabled and not self._queued:
-            self._queued = True
-            torch.autograd.Variable._execution_engine.queue_callback(self._after_backward)
-
-    def _after_backward(self) -> None:
-        # one more hop: run after every callback queued during this backward (DDP's all-reduce)
-        torch.autograd.Variable._execution_engine.queue_callback(self._after_callbacks)
-
-    def _after_callbacks(self) -> None:
-        self._queued = False
-        self._safely(self._measure_raw)
-
-    def _measure_raw(self) -> None:
-        grads, present = self._meter.grads()
-        if grads:
-            norms = self._meter.measure(grads, present)
-            if self.scaler is not None:  # GradScaler: the raw gradients are still scaled
-                norms = unscaled(norms, self.scaler)
-            self._raw = (norms, present, tuple(g._version for g in grads))
-
-    def _optimizer_sizes(self) -> tuple[int, ...]:
-        return tuple(len(g["params"]) for opt in self.optimizers for g in opt.param_groups)
-
-    def _grow_index(self) -> None:
-        """Take in parameters added to the optimizer since the last step (add_param_group)."""
-        sizes = self._optimizer_sizes()
-        if sizes == self._group_sizes:
-            return
-        self._group_sizes = sizes
-        extra = added_parameters(self.model, self.optimizers, self.index)
-        if not extra:
-            return
-        self.reporter.flush()  # pending steps were measured with the old index
-        self.index = self.index.extended(extra)
-        self._meter = NormMeter(self.index)
-        self.reporter.extend(self.index)
-        self._raw = None
-        self._hook_backward()
-
-    def _observe(self) -> None:
-        self._grow_index()
-        grads, present = self._meter.grads()
-        raw, self._raw = self._raw, None
-        if not grads:
-            return
-        versions = tuple(g._version for g in grads)
-        if raw is not None and raw[1] == present and raw[2] == versions:
-            norms = raw[0]  # nothing touched the gradients since the backward ended
-        else:
-            norms = self._meter.measure(grads, present)
-        before = raw[0] if raw is not None and raw[1] == present else norms
-        if before is not norms:  # what the loop made non-finite since the backward counts
-            before = worst(before, norms)
-        measured = MeasuredStep(self.step_count, before)
-        if norms is not before:  # the loop clipped (or unscaled) on its own
-            shrunk = norms.total < before.total * (1 - CLIP_TOLERANCE)
-            measured.post, measured.clipped = norms.total, shrunk
-        if self.on_nonfinite != "warn" and not bool(torch.isfinite(norms.total)):  # one sync
-            names = self._nonfinite_names(norms)
-            if self.on_nonfinite == "raise":
-                self.profiler.abort()
-                raise NonFiniteGradient(self.step_count, names)
-            self._drop_gradients()
-            measured.skipped = True
-        else:
-            every = self.subnormal_every
-            if every and self.step_count % every == 0:
-                measured.subnormal, measured.sample_size = subnormal_count(
-                    grads, sample=self.subnormal_sample
-                )
-            if self.clip is not None:
-                post, clipped = self._clip(grads, present, norms)
-                measured.post = post
-                shrunk = post < before.total * (1 - CLIP_TOLERANCE)
-                measured.clipped = clipped if norms is before else shrunk
-        self._open = measured
-
-    def _clip(self, grads: list, present: tuple, norms: Norms) -> tuple[torch.Tensor, Any]:
-        params = [self.index.params[i] for i in present]
-        if self.clip == "norm":
-            torch.nn.utils.clip_grads_with_norm_(params, self.clip_value, norms.total)
-            coef = (self.clip_value / (norms.total + 1e-6)).clamp(max=1.0)  # as torch computes it
-            return norms.total * coef, coef < 1.0
-        largest = torch.stack(torch._foreach_norm(grads, math.inf)).max()
-        torch.nn.utils.clip_grad_value_(params, self.clip_value)
-        return torch.linalg.vector_norm(param_norms(grads)), largest > self.clip_value
 
     def collect_profile(self) -> None:
         """Collect an open profile now, while the parameters are those of the forward (call it
@@ -376,42 +263,7 @@ class Monitor:
         if self.reporter.pending >= self.flush_every or profile is not None:
             self.reporter.flush()
 
-    def _nonfinite_names(self, norms: Norms) -> list[str]:
-        bad = torch.nonzero(~torch.isfinite(norms.params)).flatten().tolist()
-        return [self.index.names[i] for i in bad]
-
-    def _drop_gradients(self) -> None:
-        params = list(self.index.params)
-        params += [p for opt in self.optimizers for g in opt.param_groups for p in g["params"]]
-        for p in params:
-            p.grad = None
-
-    # -- never break training ----------------------------------------------------------------
-
-    def _safely(self, fn: Any, *args: Any) -> Any:
-        if not self.enabled:
-            return None
-        try:
-            return fn(*args)
-        except (NonFiniteGradient, GradtraceWarning):
-            raise
-        except Exception as e:
-            self.enabled = False
-            self._detach()
-            report_failure(e)
-            with contextlib.suppress(Exception):  # keep what was measured before the failure
-                self.reporter.flush()
-            return None
-
-    def _detach(self) -> None:
-        for handle in self._handles:
-            handle.remove()
-        self._handles.clear()
-        if self._grad_hook is not None:
-            self._grad_hook.remove()
-            self._grad_hook = None
-        self.profiler.remove()
-        self._open = None
+    # -- display ---------------------------------------------------------------------------
 
     def __repr__(self) -> str:
         return display.monitor_repr(self)

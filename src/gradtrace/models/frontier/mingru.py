@@ -54,21 +54,50 @@ def run_log_scan(
     return log_scan(log_a, torch.log(b), None if state is None else torch.log(state))
 
 
-class MinGRULayer(nn.Module):
-    """A minGRU layer over a sequence; see the module docstring."""
+class _MinLayer(nn.Module):
+    """minGRU and minLSTM's shared layer: one nn.Linear of ``blocks`` stacked (H, I) blocks and
+    the scan over the (a, b) a subclass's ``coefficients`` (or ``log_coefficients``) give."""
+
+    blocks: int  # the number of (H, I) blocks in ``linear``
+    default_name: str
 
     def __init__(
         self,
         input_size: int,
         hidden_size: int,
         *,
-        name: str = "mingru",
+        name: str | None = None,
         loop: bool = False,
         log_space: bool = False,
     ) -> None:
         super().__init__()
+        name = self.default_name if name is None else name
         self.hidden_size, self.name, self.loop, self.log_space = hidden_size, name, loop, log_space
-        self.linear = nn.Linear(input_size, 2 * hidden_size)  # [W_z; W_h]
+        self.linear = nn.Linear(input_size, self.blocks * hidden_size)
+
+    def coefficients(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """(a, b) (B, T, H) each, for the linear-space scan."""
+        raise NotImplementedError
+
+    def log_coefficients(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """(log a, log b) (B, T, H) each, for the log-space scan."""
+        raise NotImplementedError
+
+    def forward(self, x: torch.Tensor, state=None) -> tuple[torch.Tensor, torch.Tensor]:
+        """(B, T, I), h0 (B, H) or None -> outputs (B, T, H) and h_T."""
+        options = {"name": self.name, "loop": self.loop}
+        if self.log_space:
+            h = run_log_scan(*self.log_coefficients(x), state, **options)
+        else:
+            h = run_scan(*self.coefficients(x), state, **options)
+        return h, h[:, -1]
+
+
+class MinGRULayer(_MinLayer):
+    """A minGRU layer over a sequence; see the module docstring."""
+
+    blocks = 2  # linear: [W_z; W_h]
+    default_name = "mingru"
 
     def coefficients(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """(a, b) (B, T, H) each: a = 1 - z, b = z * h~."""
@@ -79,12 +108,3 @@ class MinGRULayer(nn.Module):
         """(log a, log b) (B, T, H) each, by the paper's log-space gates."""
         k, pre = self.linear(x).chunk(2, dim=-1)
         return -F.softplus(k), -F.softplus(-k) + log_g(pre)
-
-    def forward(self, x: torch.Tensor, state=None) -> tuple[torch.Tensor, torch.Tensor]:
-        """(B, T, I), h0 (B, H) or None -> outputs (B, T, H) and h_T."""
-        options = {"name": self.name, "loop": self.loop}
-        if self.log_space:
-            h = run_log_scan(*self.log_coefficients(x), state, **options)
-        else:
-            h = run_scan(*self.coefficients(x), state, **options)
-        return h, h[:, -1]

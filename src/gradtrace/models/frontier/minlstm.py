@@ -17,26 +17,15 @@ from __future__ import annotations
 
 import torch
 import torch.nn.functional as F
-from torch import nn
 
-from gradtrace.models.frontier.mingru import g, log_g, run_log_scan, run_scan
+from gradtrace.models.frontier.mingru import _MinLayer, g, log_g
 
 
-class MinLSTMLayer(nn.Module):
+class MinLSTMLayer(_MinLayer):
     """A minLSTM layer over a sequence; see the module docstring."""
 
-    def __init__(
-        self,
-        input_size: int,
-        hidden_size: int,
-        *,
-        name: str = "minlstm",
-        loop: bool = False,
-        log_space: bool = False,
-    ) -> None:
-        super().__init__()
-        self.hidden_size, self.name, self.loop, self.log_space = hidden_size, name, loop, log_space
-        self.linear = nn.Linear(input_size, 3 * hidden_size)  # [W_f; W_i; W_h]
+    blocks = 3  # linear: [W_f; W_i; W_h]
+    default_name = "minlstm"
 
     def coefficients(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """(a, b) (B, T, H) each: a = f', b = i' * h~."""
@@ -51,12 +40,3 @@ class MinLSTMLayer(nn.Module):
         log_f, log_i = -F.softplus(-k_f), -F.softplus(-k_i)
         total = torch.logaddexp(log_f, log_i)
         return log_f - total, log_i - total + log_g(pre)
-
-    def forward(self, x: torch.Tensor, state=None) -> tuple[torch.Tensor, torch.Tensor]:
-        """(B, T, I), h0 (B, H) or None -> outputs (B, T, H) and h_T."""
-        options = {"name": self.name, "loop": self.loop}
-        if self.log_space:
-            h = run_log_scan(*self.log_coefficients(x), state, **options)
-        else:
-            h = run_scan(*self.coefficients(x), state, **options)
-        return h, h[:, -1]
