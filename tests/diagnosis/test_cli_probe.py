@@ -138,3 +138,11 @@ def test_frontier_options_reach_the_probe_and_bad_ones_name_the_option(capsys):
     assert json.loads(out)["spec"]["model"]["state_size"] == 4
     code, _, err = _run(capsys, "--cell", "lru", "--r-min", "0.9", "--r-max", "0.5")
     assert code == 2 and err.startswith("error: --r-max: 0.5 is not allowed;")
+
+
+def test_exprnn_without_activation_probes_the_paper_s_modrelu_and_compare_agrees(capsys):
+    code, out, _ = _run(capsys, "--cell", "exprnn", *SMALL, "--json")
+    assert code == 0 and json.loads(out)["spec"]["model"]["activation"] == "modrelu"
+    code, out, _ = _run(capsys, *SMALL, "--json", "--compare", "exprnn", "exprnn:tanh")
+    activations = [r["spec"]["model"]["activation"] for r in json.loads(out)["results"]]
+    assert code == 0 and activations == ["modrelu", "tanh"]

@@ -33,6 +33,14 @@ def test_items_override_the_base_and_a_gated_cell_drops_a_relu_activation():
     assert back.forget_bias is None
 
 
+def test_a_cell_named_without_an_activation_takes_its_own():
+    assert parse_spec("exprnn")[0].activation == "modrelu"  # expRNN's paper's
+    assert parse_spec("exprnn:tanh")[0].activation == "tanh"
+    assert parse_spec("exprnn", ModelSpec(activation="relu"))[0].activation == "modrelu"
+    assert parse_spec("rnn", ModelSpec(cell="exprnn"))[0].activation == "tanh"
+    assert parse_spec("rnn", ModelSpec(activation="relu"))[0].activation == "relu"
+
+
 def test_lstm_forget_bias_default_applies_only_where_nothing_else_sets_it():
     assert parse_spec("lstm", lstm_forget_bias=1.0)[0].forget_bias == 1.0
     assert parse_spec("lstm:fb=-1", lstm_forget_bias=1.0)[0].forget_bias == -1.0

@@ -41,9 +41,8 @@ CELL_CHOICES = [
 @click.option(
     "--activation",
     type=click.Choice(["tanh", "sigmoid", "relu", "leaky_relu", "prelu", "modrelu"]),
-    default="tanh",
-    show_default=True,
-    help="RNN activation (LSTM/GRU use their own).",
+    default=None,
+    help="RNN or expRNN activation; default: the cell's own (modrelu for exprnn, else tanh).",
 )
 @click.option(
     "--init", default="default", show_default=True, help="Initializer name (gradtrace.init)."

@@ -58,7 +58,11 @@ _OPTION_OF: dict[str, str] = {
     show_default=True,
     help="rnn | lstm | gru | indrnn | exprnn | lru | mingru | minlstm | selective_ssm",
 )
-@click.option("--activation", default="tanh", show_default=True, help="rnn activation")
+@click.option(
+    "--activation",
+    default=None,
+    help="rnn or exprnn activation; default: the cell's own (modrelu for exprnn, else tanh)",
+)
 @click.option("--hidden", type=int, default=64, show_default=True, help="hidden size H")
 @click.option("--layers", type=int, default=1, show_default=True, help="stacked layers")
 @click.option("--init", default="default", show_default=True, help="initializer name")

@@ -2,13 +2,14 @@
 
 A SPEC is a list of items separated by ':' or ','. An item is either ``key=value`` or a bare
 word: a cell (rnn, lstm, gru, indrnn, exprnn, lru, mingru, minlstm, selective_ssm), an
-activation (tanh, sigmoid, relu, leaky_relu, prelu), an init name (default, orthogonal,
+activation (tanh, sigmoid, relu, leaky_relu, prelu, modrelu), an init name (default, orthogonal,
 identity, ...) or a switch (residual, layer_norm / ln, attention).
 Keys: cell, activation, init, scale (init_scale), forget_bias (fb), hidden (hidden_size),
 layers (num_layers), residual, layer_norm (ln), readout, leaky_slope, dropout, label; for the
 frontier cells r_min, r_max, max_phase (LRU), state (state_size: LRU, selective SSM), horizon
 (IndRNN).
-Items override a base ModelSpec; a gated cell named here drops the base's non-tanh activation,
+Items override a base ModelSpec; a cell named here without an activation takes its own (modrelu
+for exprnn, tanh for the rest: the base's activation is kept only by an rnn, unless modrelu),
 a plain rnn drops the base's forget bias; chrono without a scale takes t_max = T.
 Examples: "rnn:tanh:default", "rnn:relu:identity", "lstm", "lstm:fb=1", "lstm:chrono",
 "gru:orthogonal", "cell=rnn,init=spectral,scale=0.9,hidden=128".
@@ -23,7 +24,7 @@ from gradtrace.init import INITIALIZERS
 from gradtrace.models import ModelSpec
 
 CELLS = ("rnn", "lstm", "gru", "indrnn", "exprnn", "lru", "mingru", "minlstm", "selective_ssm")
-ACTIVATIONS = ("tanh", "sigmoid", "relu", "leaky_relu", "prelu")
+ACTIVATIONS = ("tanh", "sigmoid", "relu", "leaky_relu", "prelu", "modrelu")
 SWITCHES = {
     "residual": ("residual", True),
     "layer_norm": ("layer_norm", True),
@@ -102,8 +103,9 @@ def parse_spec(
             fields[field], given[field] = value, item
     merged = {**base.model_dump(), **fields}
     if "cell" in fields:
-        if fields["cell"] != "rnn" and "activation" not in fields:
-            merged["activation"] = "tanh"
+        keeps = fields["cell"] == "rnn" and merged["activation"] != "modrelu"
+        if "activation" not in fields and not keeps:
+            merged["activation"] = None  # the cell's own: ModelSpec gives modrelu to exprnn
         if fields["cell"] == "rnn" and "forget_bias" not in fields:
             merged["forget_bias"] = None
     unset = "forget_bias" not in fields and merged.get("forget_bias") is None
