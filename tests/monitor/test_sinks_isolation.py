@@ -117,6 +117,22 @@ def test_the_loss_stays_on_the_device_until_the_flush_and_the_lr_is_read_from_pa
         monitor.log(loss=torch.ones(3))
 
 
+def test_step_without_an_optimizer_takes_the_loss_and_lr_as_log_does(lm):
+    model = lm.TinyLM()
+    monitor = Monitor(model, profile_every=0, warn=False)
+    losses = []
+    for i in range(2):
+        model.zero_grad()
+        loss = lm.loss(model, seed=i)
+        loss.backward()
+        monitor.step(loss=loss, lr=0.01 * (i + 1))
+        losses.append(loss.item())
+    monitor.flush()
+    assert monitor.history.series["loss"] == pytest.approx(losses, rel=1e-7)
+    assert monitor.history.series["lr"] == pytest.approx([0.01, 0.02])
+    monitor.close()
+
+
 def test_loss_and_lr_reach_the_jsonl_and_the_summary(lm, tmp_path):
     from rich.console import Console
 

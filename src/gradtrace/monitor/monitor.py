@@ -183,8 +183,13 @@ class Monitor(MonitorHooks, StepMeasuring):
         self._safely(self._measure_raw)
         self.collect_profile()
 
-    def step(self) -> None:
-        """Record a step: call after ``backward()`` (and your own clipping) without an optimizer."""
+    def step(self, *, loss: Any = None, lr: Any = None) -> None:
+        """Record a step: call after ``backward()`` (and your own clipping) without an optimizer.
+
+        ``loss`` and ``lr``, when given, are logged first, as by `log`.
+        """
+        if loss is not None or lr is not None:
+            self.log(loss=loss, lr=lr)
         self._safely(self._step)
         self._manual = self.optimizer is not None  # the optimizer's hook must not record it again
 
