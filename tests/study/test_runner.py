@@ -53,6 +53,8 @@ def test_every_run_executes_exactly_once_and_a_rerun_executes_none(tmp_path, log
         assert store.get_meta("spec")["name"] == "fake"
         assert store.get_meta("environment")["workers"] == 2
         assert [i["todo"] for i in store.get_meta("invocations")] == [16, 0]
+        cpus = {i["cpu"] for i in store.get_meta("invocations")}
+        assert cpus == {store.get_meta("environment")["cpu_model"]}  # each start names its CPU
 
 
 def test_growing_a_study_runs_only_the_new_runs(tmp_path, log):
@@ -155,3 +157,22 @@ def test_workers_that_cannot_start_stop_the_study_with_one_clear_error(tmp_path,
         run_study(spec_from_dict(SPEC), tmp_path, workers=2, run_fn=run)
     with open_store(tmp_path) as store:
         assert store.counts() == {"pending": 16}  # nothing lost, nothing marked running
+
+
+def test_the_cpu_model_comes_from_proc_cpuinfo_where_there_is_one(tmp_path, monkeypatch):
+    import builtins
+
+    from gradtrace.study import environment
+
+    info = tmp_path / "cpuinfo"
+    info.write_text("processor\t: 0\nmodel name\t: Example CPU 9000 @ 3.0GHz\nflags\t: fpu\n")
+    real_open = builtins.open
+
+    def fake_open(path, *args, **kwargs):
+        return real_open(info if path == "/proc/cpuinfo" else path, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, "open", fake_open)
+    assert environment.cpu_model() == "Example CPU 9000 @ 3.0GHz"
+    monkeypatch.setattr(builtins, "open", lambda *a, **k: (_ for _ in ()).throw(OSError("none")))
+    monkeypatch.setattr(environment.platform, "processor", lambda: "x86_64")
+    assert environment.cpu_model() == "x86_64"

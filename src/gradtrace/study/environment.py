@@ -13,6 +13,18 @@ from typing import Any
 _PACKAGES = ("gradtrace", "torch", "numpy", "pydantic", "ray")
 
 
+def cpu_model() -> str:
+    """The CPU's model name (Linux: /proc/cpuinfo), else what ``platform`` knows, else ""."""
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as info:
+            for line in info:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor()
+
+
 def environment(*, executor: str, workers: int, command: list[str] | None = None) -> dict[str, Any]:
     """A JSON-able description of the machine, the package versions and the invocation."""
     versions = {}
@@ -30,6 +42,7 @@ def environment(*, executor: str, workers: int, command: list[str] | None = None
         "platform": platform.platform(),
         "machine": platform.machine(),
         "processor": platform.processor(),
+        "cpu_model": cpu_model(),
         "cpu_count": os.cpu_count(),
         "host": socket.gethostname(),
         "versions": versions,

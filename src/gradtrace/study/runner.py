@@ -232,7 +232,9 @@ def _record_meta(
     store.set_meta("spec", spec.model_dump(mode="json", by_alias=True))
     store.set_meta("environment", env)
     history = store.get_meta("invocations", [])
-    history.append({"time": env["time"], "command": env["command"], "todo": todo})
+    history.append(
+        {"time": env["time"], "command": env["command"], "todo": todo, "cpu": env["cpu_model"]}
+    )
     store.set_meta("invocations", history)
 
 
