@@ -104,38 +104,37 @@ def gradtrace_trainer(seq_len: int, steps: int, *, threads: int | None) -> float
     return (time.perf_counter() - start) / steps
 
 
-def subnormal_penalty(repeats: int = 20) -> float:
-    """How much slower this CPU multiplies subnormal floats than normal ones (flushing off)."""
+def _subnormal_ratio(shape: tuple[int, int], op: Callable[[torch.Tensor], object], repeats: int):
+    """Median time of ``op`` on a tensor of ``shape`` full of subnormals over one of normals."""
     torch.set_flush_denormal(False)
-    factor = torch.full((512, 512), 0.5)
     timings = {}
     for name, value in (("subnormal", 1e-39), ("normal", 1e-3)):
-        data = torch.full((512, 512), value)
+        data = torch.full(shape, value)
         samples = []
         for _ in range(repeats):
             start = time.perf_counter()
-            torch.mul(data, factor)
+            op(data)
             samples.append(time.perf_counter() - start)
         timings[name] = statistics.median(samples)
     return timings["subnormal"] / timings["normal"]
+
+
+def subnormal_penalty(repeats: int = 20) -> float:
+    """How much slower this CPU multiplies subnormal floats than normal ones (flushing off)."""
+    factor = torch.full((512, 512), 0.5)
+    return _subnormal_ratio((512, 512), lambda data: torch.mul(data, factor), repeats)
 
 
 def matmul_subnormal_penalty(repeats: int = 20) -> float:
     """The same for a matrix product of subnormal gradients by normal weights, (64, 128) x
     (128, 32) as in an LSTM's backward: matrix kernels can pay where elementwise ones do not."""
-    torch.set_flush_denormal(False)
     weights = torch.full((128, 32), 0.5)
-    timings = {}
-    for name, value in (("subnormal", 1e-39), ("normal", 1e-3)):
-        grads = torch.full((64, 128), value)
-        samples = []
-        for _ in range(repeats):
-            start = time.perf_counter()
-            for _ in range(100):
-                torch.mm(grads, weights)
-            samples.append(time.perf_counter() - start)
-        timings[name] = statistics.median(samples)
-    return timings["subnormal"] / timings["normal"]
+
+    def products(grads: torch.Tensor) -> None:
+        for _ in range(100):
+            torch.mm(grads, weights)
+
+    return _subnormal_ratio((64, 128), products, repeats)
 
 
 def fresh_lstm_penalty(repeats: int = 5) -> float:
