@@ -17,7 +17,7 @@ win into threads, subnormal flushing and the rest of the trainer. It also measur
 subnormal penalty directly: an elementwise multiply and a matrix product on subnormal vs normal
 floats, and a fresh nn.LSTM's forward+backward at T = 400 unflushed vs flushed. An elementwise
 multiply can cost the same on both while the matrix kernels pay hundreds of times per subnormal
-operand (measured on this project's Intel Xeon VM: 1.0x and ~420x); backward passes through
+operand (measured on this project's Intel Xeon VM: 1.0x and 420-980x); backward passes through
 vanishing gradients feed subnormal gradients to those kernels. Where neither pays, flushing
 gains nothing. Run: python benchmarks/bench_trainer.py [--quick]
 """
