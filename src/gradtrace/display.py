@@ -190,8 +190,16 @@ def layer_repr(layer: LayerProfile) -> str:
 def diagnosis_summary(diagnosis: Diagnosis) -> Summary:
     """The profile's rows plus the spectra, the top Lyapunov exponent and the advice as notes."""
     d = diagnosis
-    rows = _rows(_layer_row(layer, d.eps) for layer in d.profile.layers)
+    rows = _rows(_layer_row(layer, d.eps) for layer in d.judged_profile.layers)
     notes = [f"T = {d.seq_len}, eps = {d.eps:g}, loss = {num(d.loss)}"]
+    if d.signal_profile is not None:
+        notes.append("rows: one late loss term, as the verdict; the loss given:")
+        for layer in d.profile.layers:
+            h = layer.horizon(d.eps)
+            notes.append(
+                f"{layer.name}: gamma_hat {num(layer.decay_factor)}, "
+                f"{'horizon beyond T' if h is None else f'horizon {h}'}, {layer.verdict(d.eps)}"
+            )
     for s in d.spectra[:4]:
         gate = "" if s.gate == "h" else f" [{s.gate}]"
         notes.append(

@@ -205,3 +205,21 @@ def test_a_reverse_direction_is_measured_from_its_final_state_unless_the_loss_sk
     assert not np.all(np.isfinite(reverse.relative))  # no gradient at its reference step
     assert found.verdict == found.profile.layer("gru.l0").verdict(1e-3) != "non-finite"
     assert [d.name for d in found.lyapunov] == ["gru.l0", "gru.l0.reverse"]
+
+
+def test_with_a_loss_fn_the_summary_shows_the_profile_the_verdict_rests_on_first():
+    torch.manual_seed(0)
+    rnn = nn.RNN(3, 16, batch_first=True)
+    found = diagnose(rnn, torch.randn(4, 60, 3), loss_fn=lambda out, b: out[0].pow(2).sum())
+    late, given = found.signal_profile.layer("rnn.l0"), found.profile.layer("rnn.l0")
+    horizon = late.horizon(found.eps)
+    assert found.judged_profile is found.signal_profile and given.horizon(found.eps) is None
+    assert horizon is not None and found.verdict == "vanishing"
+    text = found.summary().splitlines()
+    first = next(i for i, line in enumerate(text) if line.startswith("  rnn.l0: gamma_hat"))
+    assert f"horizon {horizon}, vanishing" in text[first]
+    assert "for comparison" in text[first + 1] and "horizon beyond T, healthy" in text[first + 2]
+    assert any(f"horizon {horizon} steps" in r.finding for r in found.recommendations)
+    html = found._repr_html_()
+    assert "one late loss term, as the verdict" in html
+    assert diagnose(rnn, torch.randn(4, 60, 3)).judged_profile.names == ["rnn.l0"]

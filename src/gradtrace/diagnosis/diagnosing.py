@@ -111,6 +111,12 @@ class Diagnosis:
             sensitivity_threshold=float(data.get("sensitivity_threshold") or SENSITIVITY_THRESHOLD),
         )
 
+    @property
+    def judged_profile(self) -> Any:
+        """The profile the verdict and the advice rest on: one late loss term's where a loss_fn
+        was given (``signal_profile``), else ``profile``."""
+        return self.profile if self.signal_profile is None else self.signal_profile
+
     def summary(self) -> str:
         """A few lines of plain text: verdict, horizon, spectra, exponents, health, advice."""
         lines = [f"verdict: {self.verdict} (T = {self.seq_len}, eps = {num(self.eps)})"]
@@ -118,13 +124,10 @@ class Diagnosis:
             lines.append(f"  based on: {self.verdict_basis}")
         if self.loss_used:
             lines.append(f"  loss: {self.loss_used}")
-        for layer in self.profile.layers:
-            h = layer.horizon(self.eps)
-            reach = f"horizon {h}" if h is not None else "horizon beyond T"
-            lines.append(
-                f"  {layer.name}: gamma_hat {num(layer.decay_factor)}, {reach}, "
-                f"{layer.verdict(self.eps)}"
-            )
+        lines += [f"  {line}" for line in self._layer_lines(self.judged_profile)]
+        if self.signal_profile is not None:
+            lines.append("  the gradient of the loss given, for comparison:")
+            lines += [f"    {line}" for line in self._layer_lines(self.profile)]
         for s in self.spectra:
             gate = "" if s.gate == "h" else f"[{s.gate}]"
             lines.append(
@@ -157,6 +160,17 @@ class Diagnosis:
         if not self.recommendations:
             lines.append("advice: none (the gradient reaches every step)")
         return "\n".join(lines)
+
+    def _layer_lines(self, profile: Any) -> list[str]:
+        lines = []
+        for layer in profile.layers:
+            h = layer.horizon(self.eps)
+            reach = f"horizon {h}" if h is not None else "horizon beyond T"
+            lines.append(
+                f"{layer.name}: gamma_hat {num(layer.decay_factor)}, {reach}, "
+                f"{layer.verdict(self.eps)}"
+            )
+        return lines
 
     def __repr__(self) -> str:
         return display.diagnosis_repr(self)
