@@ -10,6 +10,7 @@ import pytest
 import torch
 from torch import nn
 
+import gradtrace
 from gradtrace.diagnosis import Diagnosis, default_loss, diagnose
 from gradtrace.errors import InvalidValue, UnsupportedModel
 from gradtrace.models import ModelSpec, build_model
@@ -223,3 +224,37 @@ def test_with_a_loss_fn_the_summary_shows_the_profile_the_verdict_rests_on_first
     html = found._repr_html_()
     assert "one late loss term, as the verdict" in html
     assert diagnose(rnn, torch.randn(4, 60, 3)).judged_profile.names == ["rnn.l0"]
+
+
+def test_a_frozen_model_or_no_grad_mode_is_diagnosed_as_the_trainable_one_and_left_frozen():
+    torch.manual_seed(0)
+    lstm, x = nn.LSTM(3, 8), torch.randn(12, 2, 3)
+    trainable = diagnose(lstm, x)
+    for p in lstm.parameters():
+        p.requires_grad_(False)
+    frozen = diagnose(lstm, x)
+    with torch.no_grad():
+        quiet = diagnose(lstm, x)
+    want = np.asarray(trainable.profile.layer("lstm.l0").g)
+    for found in (frozen, quiet):
+        np.testing.assert_array_equal(np.asarray(found.profile.layer("lstm.l0").g), want)
+        assert found.lyapunov and found.spectra
+    assert all(not p.requires_grad and p.grad is None for p in lstm.parameters())
+    with torch.no_grad():
+        diagnose(lstm, x)
+        assert not torch.is_grad_enabled()
+
+
+def test_a_loss_that_needs_no_gradient_is_one_line_naming_the_model():
+    weights = torch.randn(8, 8)
+
+    def forward(model, batch):
+        h = torch.zeros(2, 8)
+        for t in range(batch.shape[0]):
+            h = gradtrace.mark(torch.tanh(batch[t] @ torch.ones(3, 8) + h @ weights), "rnn")
+        return h
+
+    with pytest.raises(InvalidValue) as error:
+        diagnose(nn.Module(), torch.randn(6, 2, 3), forward=forward, loss_fn=lambda o, b: o.sum())
+    assert str(error.value).startswith("model: 'a loss that requires no gradient'")
+    assert "\n" not in str(error.value)

@@ -245,10 +245,10 @@ def diagnose(
     from gradtrace.resources import check_memory, diagnose_estimate
 
     check_memory(diagnose_estimate(model, batch), max_memory, name="max_memory")
-    params = [p for p in model.parameters() if p.requires_grad]
     from gradtrace.diagnosis.measuring import measure
+    from gradtrace.diagnosis.unfrozen import recurrent_weights_trainable
 
-    with side_worker(params) as side:
+    with recurrent_weights_trainable(entries), side_worker(_trainable(model)) as side:
         return measure(
             model,
             batch,
@@ -265,6 +265,10 @@ def diagnose(
             sensitivity=sensitivity,
             sensitivity_threshold=sensitivity_threshold,
         )
+
+
+def _trainable(model: nn.Module) -> list[nn.Parameter]:
+    return [p for p in model.parameters() if p.requires_grad]
 
 
 def _validate(model, loss_fn, forward, cells, eps, k, examples, threshold) -> list:

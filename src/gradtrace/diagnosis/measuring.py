@@ -261,4 +261,12 @@ def _loss(output, batch, loss_fn, targets, last: LastStates, tracer: Any) -> tor
         loss = loss_fn(output, targets if targets is not None else batch)
     if not isinstance(loss, torch.Tensor) or loss.numel() != 1:
         raise InvalidValue("loss_fn", getattr(loss, "shape", loss), "must return a scalar tensor")
+    if not loss.requires_grad:
+        raise InvalidValue(
+            "model",
+            "a loss that requires no gradient",
+            "a loss that depends on the recurrent states through tensors that require grad "
+            "(frozen recurrent modules and cells are unfrozen for the diagnosis; a state marked "
+            "inline needs its own weights to require grad)",
+        )
     return loss.reshape(())
