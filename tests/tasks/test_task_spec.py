@@ -40,6 +40,8 @@ def test_specs_round_trip_through_dicts_and_build_tasks_from_dicts():
         ({"name": "adding", "seq_len": 10**6}, "^seq_len: 1000000 is not allowed"),
         ({"name": "copy", "alphabet": 1}, "^alphabet: 1 is not allowed; copy allows 2..64"),
         ({"name": "adding", "colour": "red"}, "^colour: 'red' is not allowed; unknown key"),
+        ({"name": "copy", "seq_len": 20}, r"copy needs seq_len >= 21 \(.*recall = 10\)"),
+        ({"name": "copy", "seq_len": 20, "recall": 12}, r"needs seq_len >= 25 \(.*recall = 12\)"),
     ],
 )
 def test_invalid_fields_raise_one_line_errors_naming_the_field(fields, message):

@@ -44,8 +44,8 @@ class Task(ABC):
         self.output_size: int = 1
 
     @classmethod
-    def seq_len_rule(cls) -> str:
-        """What seq_len values the task accepts, in words."""
+    def seq_len_rule(cls, spec_options: dict[str, int] | None = None) -> str:
+        """What seq_len values the task accepts (given its options), in words."""
         return f"{cls.name} needs {cls.min_seq_len} <= seq_len <= {LIBRARY.seq_len}"
 
     @classmethod

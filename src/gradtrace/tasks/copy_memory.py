@@ -43,8 +43,12 @@ class CopyTask(Task):
         self.output_size = self.alphabet + 1
 
     @classmethod
-    def seq_len_rule(cls) -> str:
-        return "copy needs seq_len >= 2 * recall + 1 (seq_len = delay T + 2 * recall)"
+    def seq_len_rule(cls, spec_options: dict[str, int] | None = None) -> str:
+        recall = (spec_options or {}).get("recall", cls.options["recall"][0])
+        return (
+            f"copy needs seq_len >= {2 * recall + 1} (seq_len = delay T + 2 * recall, "
+            f"recall = {recall})"
+        )
 
     @classmethod
     def accepts_seq_len(cls, seq_len: int, spec_options: dict[str, int]) -> bool:

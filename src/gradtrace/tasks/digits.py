@@ -59,7 +59,7 @@ class DigitsTask(ClassificationTask):
         self._held_out = (x[:HELD_OUT], y[:HELD_OUT])
 
     @classmethod
-    def seq_len_rule(cls) -> str:
+    def seq_len_rule(cls, spec_options: dict[str, int] | None = None) -> str:
         return f"{cls.name} reads 8x8 images pixel by pixel: seq_len must be {PIXELS}"
 
     @classmethod

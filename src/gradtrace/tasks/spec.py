@@ -72,7 +72,7 @@ class TaskSpec(StrictModel):
             return task.default_seq_len
         options = {k: info.data[k] for k in task.options if info.data.get(k) is not None}
         if not task.accepts_seq_len(value, options):
-            raise ValueError(task.seq_len_rule())
+            raise ValueError(task.seq_len_rule(options))
         return value
 
     def to_dict(self) -> dict[str, Any]:
