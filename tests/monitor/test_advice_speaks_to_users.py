@@ -7,7 +7,7 @@ from torch import nn
 
 import gradtrace
 from gradtrace.diagnosis.advice import Recommendation
-from gradtrace.diagnosis.speak import AdviceContext, for_user, module_expr
+from gradtrace.diagnosis.speak import AdviceContext, attention_paths, for_user, module_expr
 
 
 class Tagger(nn.Module):
@@ -42,6 +42,31 @@ def test_gradtraces_own_models_keep_their_spec_fields():
     found = gradtrace.diagnose(model, torch.randn(4, 80, 1))
     (advice,) = [r.advice for r in found.recommendations if r.code == "forget-bias"]
     assert "forget_bias=1.0" in advice
+
+
+class AttentiveTagger(nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.encoder = nn.LSTM(2, 16, batch_first=True)
+        self.pool = nn.MultiheadAttention(16, 2, batch_first=True)
+        self.head = nn.Linear(16, 1)
+
+    def forward(self, x):
+        out = self.encoder(x)[0]
+        return self.head(self.pool(out[:, -1:], out, out)[0][:, 0])
+
+
+def test_a_model_with_attention_over_its_outputs_is_not_told_to_add_attention():
+    torch.manual_seed(0)
+    model = AttentiveTagger()
+    assert attention_paths(model) == ("pool",)
+    found = gradtrace.diagnose(model, torch.randn(4, 60, 2), loss_fn=lambda o, b: o.sum())
+    (advice,) = [r.advice for r in found.recommendations if r.code == "attention-readout"]
+    assert "already gives distant steps a short path" in advice and "(model.pool)" in advice
+    assert "model.encoder's own memory" in advice and "MultiheadAttention) instead" not in advice
+    plain = gradtrace.diagnose(Tagger(), torch.randn(4, 60, 2), loss_fn=lambda o, b: o.sum())
+    (advice,) = [r.advice for r in plain.recommendations if r.code == "attention-readout"]
+    assert "attention over all outputs of model.encoder" in advice
 
 
 def test_a_loop_that_clips_hears_its_clip_rate_not_to_clip():

@@ -26,7 +26,7 @@ from gradtrace.diagnosis.recorder import record
 from gradtrace.diagnosis.replay import replay_found
 from gradtrace.diagnosis.sensitivity import OVER_SENSITIVE, ROW_STEP_BUDGET, diagonal_inputs
 from gradtrace.diagnosis.sensitivity import measure as measure_sensitivity
-from gradtrace.diagnosis.speak import AdviceContext, speak
+from gradtrace.diagnosis.speak import AdviceContext, attention_paths, speak
 from gradtrace.diagnosis.spectrum import MatrixSpectrum, matrix_spectra
 from gradtrace.errors import InvalidValue
 from gradtrace.models.frontier.dynamics import diagonal_spectra, dynamics_from_inputs
@@ -199,6 +199,7 @@ def measure(
         layers=tuple(judged.names) or tuple(s.name for s in found),
         seq_len=seq_len,
         paths=frozenset(p for p, _ in model.named_modules()),
+        attention=attention_paths(model),
     )
     advice = speak(advice, context)
     finished = time.perf_counter()

@@ -28,6 +28,20 @@ class AdviceContext:
     clipped_to: float | None = None  # the norm the loop clips to (median after clipping)
     typical_norm: float | None = None  # the median raw global norm (for a max_norm)
     paths: frozenset[str] = frozenset()  # the model's module paths (model.named_modules())
+    attention: tuple[str, ...] = ()  # paths of the model's attention modules (attention_paths)
+
+
+def attention_paths(model: object) -> tuple[str, ...]:
+    """Module paths of ``model``'s attention layers: torch.nn.MultiheadAttention and any module
+    whose class name says attention (``model`` itself is ``""``, shown as ``model``)."""
+    import torch
+
+    found = []
+    for path, module in model.named_modules():  # type: ignore[attr-defined]
+        name = type(module).__name__.lower()
+        if isinstance(module, torch.nn.MultiheadAttention) or "attention" in name:
+            found.append(path or "model")
+    return tuple(found)
 
 
 def module_expr(layer: str, paths: frozenset[str] = frozenset()) -> str:
@@ -85,6 +99,15 @@ def for_user(rec: Recommendation, ctx: AdviceContext) -> Recommendation:
         advice = (
             f"use a gated cell: replace {module} with torch.nn.LSTM or torch.nn.GRU of the "
             "same sizes; the additive state path carries the gradient much further"
+        )
+    elif code == "attention-readout" and ctx.attention:
+        names = ", ".join(module_expr(path, ctx.paths) for path in ctx.attention[:3])
+        advice = (
+            f"your model already gives distant steps a short path to the loss through "
+            f"attention ({names}); this horizon is {module}'s own memory, which one late loss "
+            "term measures: where the state itself must carry information across time, "
+            "lengthen that memory (a gated cell; for LSTM/GRU the forget bias or chrono "
+            "initialization), else the attention path suffices"
         )
     elif code == "attention-readout":
         advice = (

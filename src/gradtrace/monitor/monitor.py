@@ -18,6 +18,7 @@ import torch
 from torch import nn
 
 from gradtrace import display
+from gradtrace.diagnosis.speak import attention_paths
 from gradtrace.errors import check, check_choice
 from gradtrace.monitor.alerts import Alert
 from gradtrace.monitor.history import History
@@ -149,6 +150,7 @@ class Monitor(MonitorHooks, StepMeasuring):
         )
         self.reporter.built = built_by_gradtrace(model)
         self.reporter.paths = frozenset(p for p, _ in unwrap(model).named_modules())
+        self.reporter.attention = attention_paths(unwrap(model))
         self.step_count = 0  # the index of the next step to be recorded
         self.enabled = True
         self._closed = False

@@ -183,6 +183,7 @@ class Reporter:
 
     built = False  # the model was built by gradtrace (advice speaks ModelSpec fields)
     paths: frozenset[str] = frozenset()  # the model's module paths, for advice
+    attention: tuple[str, ...] = ()  # the model's attention modules, for advice
 
     def advice_context(self, profile: Any) -> Any:
         """What the advice may say about this model and what its loop does (clipping)."""
@@ -198,6 +199,7 @@ class Reporter:
             clipped_to=None if loop is None else loop[1],
             typical_norm=median,
             paths=self.paths,
+            attention=self.attention,
         )
 
     def _show(self, alert: Alert) -> None:
