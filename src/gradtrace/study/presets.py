@@ -151,7 +151,7 @@ STANDARD: dict[str, Any] = {
     "description": (
         "Adding at T = 100, 200, 400, copy over 100 steps, temporal order at T = 100, 200 and "
         "sequential digits: the seven architectures (and Pascanu et al.'s regularizer on "
-        "temporal order), 10000 steps, learning rates searched per cell, 3 seeds (about 5-8 "
+        "temporal order), 10000 steps, learning rates searched per cell, 3 seeds (about 6-9 "
         "hours on two CPU cores; docs/protocol.md)."
     ),
     "tasks": [
