@@ -15,6 +15,7 @@ from gradtrace.study.tables import study_tables
 from gradtrace.study.tune_spec import TuneSpec
 from gradtrace.study.tuning import rank, rung_budgets, score, search, search_size
 
+FAKE = "study_fake_runs:lr_sensitive_run"
 SPEC = {
     "name": "tuned",
     "tasks": ["adding"],
@@ -137,3 +138,18 @@ def test_a_search_stopped_early_marks_undecided_cells_provisional(tmp_path):
     data = json.loads((tmp_path / "lrs.json").read_text())
     assert data["complete"] is False and "LSTM|adding|50" in data["provisional"]
     assert data["command"].endswith("--search-stop-after 1") and data["lrs"] == chosen
+
+
+def test_a_start_stopped_during_its_search_is_on_record_with_its_machine(tmp_path, monkeypatch):
+    import gradtrace.study.runner as runner
+
+    def stopped(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(runner, "search", stopped)
+    with pytest.raises(KeyboardInterrupt):
+        run_study(spec_from_dict(SPEC), tmp_path / "s", workers=1, run_fn=FAKE)
+    with open_store(tmp_path / "s", readonly=True) as store:
+        (start,) = store.get_meta("invocations")
+        env = store.get_meta("environment")
+    assert start["todo"] is None and start["cpu"] == env["cpu_model"] and env["workers"] == 1

@@ -102,6 +102,8 @@ def run_study(
     started = time.time()
     with study_lock(out), open_store(out) as store:
         store.release_stale()  # we hold the lock: nothing else is running these
+        # every start is on record from its first moment, a search's too (todo: known later)
+        _record_meta(store, spec, executor=executor, workers=slots, command=command, todo=None)
         if spec.tune is not None and spec.tune.chosen is None:
 
             def execute(batch: list[RunConfig]) -> dict[str, dict[str, Any]]:
@@ -125,7 +127,7 @@ def run_study(
         store.plan(runs)
         keys = [r.key for r in runs]
         todo = schedule(runs, set(store.todo(keys, retry_failed=retry_failed)))
-        _record_meta(store, spec, executor=executor, workers=slots, command=command, todo=len(todo))
+        _set_todo(store, len(todo))
         progress.start(total=len(runs), done=len(runs) - len(todo), counts=store.counts(keys))
         interrupted = False
         try:
@@ -226,7 +228,7 @@ def _record_meta(
     executor: str,
     workers: int | None,
     command: list[str] | None,
-    todo: int,
+    todo: int | None,
 ) -> None:
     env = environment(executor=executor, workers=workers or 0, command=command)
     store.set_meta("spec", spec.model_dump(mode="json", by_alias=True))
@@ -236,6 +238,14 @@ def _record_meta(
         {"time": env["time"], "command": env["command"], "todo": todo, "cpu": env["cpu_model"]}
     )
     store.set_meta("invocations", history)
+
+
+def _set_todo(store: Store, todo: int) -> None:
+    """The reported runs this start had left to do, once the search (if any) has chosen."""
+    history = store.get_meta("invocations", [])
+    if history:
+        history[-1]["todo"] = todo
+        store.set_meta("invocations", history)
 
 
 def _finish_meta(store: Store, *, interrupted: bool) -> None:
