@@ -186,3 +186,29 @@ def test_a_probe_with_sensitivity_reports_the_curse_of_memory(tmp_path):
     ratio = result.diagnosis.sensitivity[0].ratio
     assert row[1] == pytest.approx(ratio) and row[0] == "layer 1"
     assert row[4] == ("over-sensitive (curse of memory)" if ratio >= 10 else "ok")
+
+
+def test_a_traced_profile_saved_with_to_json_reports_its_flow(tmp_path):
+    import torch
+    from torch import nn
+
+    import gradtrace
+
+    torch.manual_seed(0)
+    rnn = nn.RNN(2, 8)
+    with gradtrace.trace(rnn) as tr:
+        rnn(torch.randn(70, 3, 2))[1].sum().backward()
+    path = tmp_path / "my_profile.json"
+    path.write_text(tr.profile.to_json())
+    assert kind_of(path) == "probe"
+    doc = load_document(path)
+    assert keys(doc)[0] == "probe0-flow"
+    facts = {f.label: f.value for f in doc.sections[0].facts}
+    horizon = tr.profile.layer("rnn.l0").horizon()
+    assert facts["verdict"] == tr.profile.verdict()
+    assert facts["horizon (r_k < 0.001)"] == str(horizon if horizon is not None else "beyond T")
+    bad = tmp_path / "layers.json"
+    bad.write_text(json.dumps({"layers": [{"name": "x"}]}))
+    assert kind_of(bad) is None
+    with pytest.raises(InvalidValue, match="GradientProfile's to_json"):
+        load_document(bad)

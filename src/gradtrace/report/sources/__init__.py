@@ -12,7 +12,7 @@ from gradtrace.errors import InvalidValue
 from gradtrace.formats import read_json, read_monitor_log, validate_probe, validate_run
 from gradtrace.report.document import Document
 from gradtrace.report.sources.monitor import is_monitor_log, monitor_document
-from gradtrace.report.sources.probe import is_probe, probe_document
+from gradtrace.report.sources.probe import as_probe, is_probe, probe_document
 from gradtrace.report.sources.simulate import (
     audit_document,
     is_audit,
@@ -111,8 +111,8 @@ def load_document(path: str | Path) -> Document:
         raise InvalidValue(
             "PATH",
             str(path),
-            "a JSON file the CLI writes (probe, run, simulate, audit or a study table); "
-            "this JSON is none of them",
+            "a JSON file the CLI writes (probe, run, simulate, audit or a study table) or a "
+            "GradientProfile's to_json(); this JSON is none of them",
         )
     if kind is None and path.suffix == ".jsonl":
         read_monitor_log(path)  # a broken log says which line
@@ -121,7 +121,7 @@ def load_document(path: str | Path) -> Document:
         if kind == "run":
             return run_document(path, validate_run(data, file=path))
         if kind == "probe":
-            return probe_document(path, validate_probe(data, file=path))
+            return probe_document(path, validate_probe(as_probe(data, path.stem), file=path))
         documents: dict[str, Callable[[Path, Any], Document]] = {
             "simulate": simulation_document,
             "audit": audit_document,

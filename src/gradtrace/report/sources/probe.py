@@ -283,8 +283,27 @@ def probe_sections(parts: ProbeParts, *, key: str = "probe") -> list[Section]:
     return sections
 
 
+def is_profile(data: Any) -> bool:
+    """True when a JSON document is a bare GradientProfile (``profile.to_json()`` of a trace)."""
+    layers = data.get("layers") if isinstance(data, dict) else None
+    return (
+        isinstance(layers, list)
+        and bool(layers)
+        and all(isinstance(layer, dict) and "g" in layer for layer in layers)
+        and not any(k in data for k in ("diagnosis", "profile", "spectra"))
+    )
+
+
+def as_probe(data: Any, label: str) -> Any:
+    """A bare profile as a probe result (its profile only, labelled); anything else as is."""
+    return {"profile": data, "label": label} if is_profile(data) else data
+
+
 def is_probe(data: Any) -> bool:
-    """True when a JSON document looks like a probe result (or a list of them)."""
+    """True when a JSON document looks like a probe result (or a list of them), a bare
+    GradientProfile included."""
+    if is_profile(data):
+        return True
     if isinstance(data, list):
         return bool(data) and all(is_probe(d) for d in data)
     if isinstance(data, dict) and isinstance(data.get("results"), list):  # probe --compare --json
@@ -293,8 +312,10 @@ def is_probe(data: Any) -> bool:
 
 
 def probe_document(path: Path, data: Any | None = None) -> Document:
-    """The report of a probe JSON file (one probe or a list from a comparison)."""
-    data = validate_probe(read_json(path), file=path) if data is None else data
+    """The report of a probe JSON file (one probe or a list from a comparison), or of a
+    GradientProfile saved with ``profile.to_json()``."""
+    if data is None:
+        data = validate_probe(as_probe(read_json(path), path.stem), file=path)
     results = data if isinstance(data, list) else data.get("results", [data])
     doc = Document(title=path.name, source=str(path), kind="probe")
     all_parts = [probe_parts(r) for r in results]
