@@ -14,6 +14,7 @@ import importlib
 import sys
 from collections.abc import Callable
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 
@@ -60,8 +61,16 @@ def attach(
         return value
 
     def __dir__() -> list[str]:
-        """This package's attributes and its public names, imported or not yet."""
-        return sorted(set(vars(sys.modules[package])) | set(exports))
+        """This package's public names (imported or not yet), its loaded submodules and its
+        dunders: what tab completion should offer, without the helpers the package imports
+        for itself (``TYPE_CHECKING``, ``logging``, ``attach``)."""
+        own = {
+            name
+            for name, value in vars(sys.modules[package]).items()
+            if name.startswith("__")
+            or (isinstance(value, ModuleType) and value.__name__.startswith(f"{package}."))
+        }
+        return sorted(own | set(exports) | set(extra))
 
     return __getattr__, __dir__, [*extra, *exports]
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+import inspect
 import pydoc
 import re
 import subprocess
@@ -37,6 +38,11 @@ def test_every_type_checking_import_is_exported_and_resolves_to_its_module(name)
 
 def test_dir_lists_trace_and_unknown_names_raise_attribute_error():
     assert {"trace", "Monitor", "diagnose", "GradientProfile", "__version__"} <= set(dir(gradtrace))
+    public = [name for name in dir(gradtrace) if not name.startswith("_")]
+    assert not {"TYPE_CHECKING", "annotations", "logging", "attach"} & set(public)
+    modules = {name for name in public if inspect.ismodule(getattr(gradtrace, name))}
+    assert set(public) - modules <= set(gradtrace.__all__)
+    assert all(getattr(gradtrace, m).__name__ == f"gradtrace.{m}" for m in modules)
     with pytest.raises(AttributeError, match="no_such_name"):
         _ = gradtrace.no_such_name
 
