@@ -8,6 +8,8 @@ read the profile, exit), interleaved; medians of CPU time (1 thread), ratio trac
 (goal: at most 1.1).
 
     python benchmarks/bench_declared.py [--quick]
+    python benchmarks/bench_declared.py --diagnose   # diagnose() of a declared cell: its
+        Jacobians along the calls all at once (vmap over time) vs one jacrev per step
 """
 
 from __future__ import annotations
@@ -95,12 +97,44 @@ def _time(fn, model: nn.Module, x: torch.Tensor) -> float:
     return time.process_time() - start
 
 
+def diagnose_cost(hidden: int = 128, steps: int = 1000, repeats: int = 3) -> None:
+    """diagnose() of the declared-cell loop (H, T, B = 32): the exact Jacobians of the cell's
+    own forward for every step in one vmapped jacrev, against one jacrev per step."""
+    from gradtrace.diagnosis import generic
+
+    model = CellLoop(IndCell(8, hidden), hidden, lstm=False)
+    x = torch.randn(32, steps, 8, generator=torch.Generator().manual_seed(1))
+    batched = generic._over_time
+    variants = {"all steps at once": batched, "one jacrev per step": lambda steps: None}
+    times: dict[str, list[float]] = {name: [] for name in variants}
+    dynamics: dict[str, float] = {}
+    gradtrace.diagnose(model, x)  # warm up (imports, allocator)
+    for _ in range(repeats):
+        for name, over_time in variants.items():
+            generic._over_time = over_time
+            start = time.perf_counter()
+            dynamics[name] = gradtrace.diagnose(model, x).timings["dynamics"]
+            times[name].append(time.perf_counter() - start)
+    generic._over_time = batched
+    per_step, at_once = (statistics.median(times[k]) for k in reversed(list(variants)))
+    print(
+        f"diagnose of a declared cell, H={hidden}, T={steps}, B=32 (wall, median of {repeats}):"
+        f" one jacrev per step {per_step:.2f} s, all steps at once {at_once:.2f} s "
+        f"({per_step / at_once:.1f}x; its dynamics {dynamics['all steps at once']:.2f} s); "
+        f"load {os.getloadavg()[0]:.1f}"
+    )
+
+
 def main(argv: list[str] | None = None) -> None:
     """Print traced / plain per loop, H and T."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="H = 64, T = 100, fewer repeats")
+    parser.add_argument("--diagnose", action="store_true", help="diagnose() of a declared cell")
     args = parser.parse_args(argv)
     torch.set_num_threads(1)
+    if args.diagnose:
+        diagnose_cost()
+        return
     sizes = [(64, 100)] if args.quick else [(64, 100), (64, 1000), (256, 100), (256, 1000)]
     repeats = 5 if args.quick else 9
     print(f"B = 32, 1 thread, CPU time, median of {repeats}; load {os.getloadavg()[0]:.1f}")

@@ -13,13 +13,13 @@ to the state it returns, nothing is guessed: ``GenericRun.why`` says what is mis
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 import torch
 from torch import nn
-from torch.func import functional_call, jacrev
+from torch.func import functional_call, jacrev, vmap
 
 from gradtrace.diagnosis.dynamics import LOG_FLOOR, LayerDynamics, lag_grid
 from gradtrace.diagnosis.recorder import CellCall, Recording
@@ -37,6 +37,8 @@ class GenericRun:
     entry: RecurrentModule
     calls: list[CellCall]
     why: str | None = None  # set when the Jacobians cannot be computed
+    # example -> its (T, n, n) Jacobians, computed once for the exponents and the spectrum
+    computed: dict[int, torch.Tensor] = field(default_factory=dict, repr=False)
 
     @property
     def name(self) -> str:
@@ -100,48 +102,118 @@ def _unmatched(entry: RecurrentModule, call: CellCall) -> str | None:
 
 
 def jacobians(run: GenericRun, *, example: int = 0) -> torch.Tensor:
-    """Dense Jacobians ds_t/ds_{t-1} (T, n, n) of one example, by autograd on the cell."""
+    """Dense Jacobians ds_t/ds_{t-1} (T, n, n) of one example, by autograd on the cell.
+
+    All steps at once (``torch.func.vmap`` over time of the cell's ``jacrev``) where the calls
+    share their shapes and constant arguments and the cell is vmap-able; else one ``jacrev``
+    per step. Both are the same float64 derivatives of the same maps.
+    """
     if run.why is not None:
         raise ValueError(f"{run.name}: {run.why}")
+    if example not in run.computed:
+        cell = run.entry.module
+        params = {k: v.detach().to(F64) for k, v in cell.named_parameters()}
+        params.update(
+            {k: v.detach().to(F64) if v.is_floating_point() else v for k, v in cell.named_buffers()}
+        )
+        steps = [_step_map(run, call, example, params) for call in run.calls]
+        try:
+            found = _over_time(steps)
+        except Exception:  # a cell vmap cannot batch (data-dependent code, ...)
+            found = None
+        if found is None:
+            found = torch.stack([jacrev(step.map)(step.state)[0, :, 0, :] for step in steps])
+        run.computed[example] = found
+    return run.computed[example]
+
+
+@dataclass
+class _StepMap:
+    """One call as a map of the state: s_t = map(state, *tensors) with everything else fixed."""
+
+    map: Any  # (state (1, n), *tensors) -> (1, n); the tensors default to this call's own
+    state: torch.Tensor  # (1, n) float64
+    tensors: list[torch.Tensor]  # this call's tensor arguments (float64 where floating)
+    constants: tuple[Any, ...]  # its other arguments, in order, and the keyword names
+
+
+def _step_map(
+    run: GenericRun, call: CellCall, example: int, params: dict[str, torch.Tensor]
+) -> _StepMap:
     cell, entry = run.entry.module, run.entry
-    params = {k: v.detach().to(F64) for k, v in cell.named_parameters()}
-    params.update(
-        {k: v.detach().to(F64) if v.is_floating_point() else v for k, v in cell.named_buffers()}
-    )
     where = entry.declaration.state_arg if entry.declaration else 1
-    out = []
-    for call in run.calls:
-        given = _state_in(entry, call)
-        outputs = _state_out(entry, call.output)
-        template = [t[example : example + 1] for t in outputs]
-        if given is None:
-            state = [torch.zeros_like(t, dtype=F64) for t in template]
-            pair = len(template) == 2
-        else:
-            leaves = _leaves(given)
-            state = [t[example : example + 1].to(F64) for t in leaves]
-            pair = not isinstance(given, torch.Tensor)
-        args = [_pick(a, example) for a in call.args]
-        kwargs = {k: _pick(v, example) for k, v in (call.kwargs or {}).items()}
-        sizes = [t.shape[-1] for t in state]
+    given = _state_in(entry, call)
+    if given is None:
+        template = [t[example : example + 1] for t in _state_out(entry, call.output)]
+        state = [torch.zeros_like(t, dtype=F64) for t in template]
+        pair = len(template) == 2
+    else:
+        state = [t[example : example + 1].to(F64) for t in _leaves(given) or []]
+        pair = not isinstance(given, torch.Tensor)
+    args = [_pick(a, example) for a in call.args]
+    kwargs = {k: _pick(v, example) for k, v in (call.kwargs or {}).items()}
+    sizes = [t.shape[-1] for t in state]
+    slots = [("arg", i) for i, a in enumerate(args) if isinstance(a, torch.Tensor) and i != where]
+    slots += [("kw", k) for k, v in kwargs.items() if isinstance(v, torch.Tensor) and k != where]
+    tensors = [args[i] if kind == "arg" else kwargs[i] for kind, i in slots]  # type: ignore[index]
 
-        def step(flat: torch.Tensor, args=args, kwargs=kwargs, sizes=sizes, pair=pair) -> Any:
-            parts = list(torch.split(flat, sizes, dim=-1))
-            value = tuple(parts) if pair else parts[0]
-            local_args, local_kwargs = list(args), dict(kwargs)
-            if isinstance(where, int):
-                while len(local_args) <= where:
-                    local_args.append(None)
-                local_args[where] = value
+    def step(flat: torch.Tensor, *given_tensors: torch.Tensor) -> Any:
+        parts = list(torch.split(flat, sizes, dim=-1))
+        value = tuple(parts) if pair else parts[0]
+        local_args, local_kwargs = list(args), dict(kwargs)
+        for (kind, key), tensor in zip(slots, given_tensors or tensors, strict=True):
+            if kind == "arg":
+                local_args[key] = tensor  # type: ignore[index]
             else:
-                local_kwargs[where] = value
-            result = functional_call(cell, params, tuple(local_args), local_kwargs)
-            return torch.cat(_state_out(entry, result), dim=-1)
+                local_kwargs[key] = tensor  # type: ignore[index]
+        if isinstance(where, int):
+            while len(local_args) <= where:
+                local_args.append(None)
+            local_args[where] = value
+        else:
+            local_kwargs[where] = value
+        result = functional_call(cell, params, tuple(local_args), local_kwargs)
+        return torch.cat(_state_out(entry, result), dim=-1)
 
-        flat = torch.cat(state, dim=-1)  # (1, n)
-        jac = jacrev(step)(flat)  # (1, n, 1, n)
-        out.append(jac[0, :, 0, :])
-    return torch.stack(out)
+    others = tuple(
+        ("arg", i, a) for i, a in enumerate(args) if ("arg", i) not in slots and i != where
+    ) + tuple(("kw", k, v) for k, v in kwargs.items() if ("kw", k) not in slots and k != where)
+    constants = (tuple(slots), sizes, pair, others)
+    return _StepMap(step, torch.cat(state, dim=-1), tensors, constants)
+
+
+def _over_time(steps: list[_StepMap]) -> torch.Tensor | None:
+    """Every step's Jacobian in one vmapped jacrev, or None when the calls differ in shape or
+    in a non-tensor argument (then each step is differentiated alone)."""
+    first = steps[0]
+    for step in steps[1:]:
+        if step.state.shape != first.state.shape or len(step.tensors) != len(first.tensors):
+            return None
+        if any(a.shape != b.shape for a, b in zip(step.tensors, first.tensors, strict=True)):
+            return None
+        if not _same_constants(step.constants, first.constants):
+            return None
+    states = torch.stack([step.state for step in steps])  # (T, 1, n)
+    tensors = [torch.stack(column) for column in zip(*(s.tensors for s in steps), strict=True)]
+    jac = vmap(jacrev(first.map))(states, *tensors)  # (T, 1, n, 1, n)
+    return jac[:, 0, :, 0, :]
+
+
+def _same_constants(a: tuple[Any, ...], b: tuple[Any, ...]) -> bool:
+    slots_a, sizes_a, pair_a, others_a = a
+    slots_b, sizes_b, pair_b, others_b = b
+    if (slots_a, sizes_a, pair_a) != (slots_b, sizes_b, pair_b) or len(others_a) != len(others_b):
+        return False
+    for (kind_a, key_a, value_a), (kind_b, key_b, value_b) in zip(others_a, others_b, strict=True):
+        if (kind_a, key_a) != (kind_b, key_b):
+            return False
+        if value_a is not value_b:
+            try:
+                if bool(value_a != value_b):
+                    return False
+            except Exception:  # values that do not compare are not the same
+                return False
+    return True
 
 
 def _pick(value: Any, example: int) -> Any:
@@ -191,11 +263,25 @@ def generic_dynamics(run: GenericRun, *, k: int | None = None, examples: int = 1
     )
 
 
+SPECTRUM_BUDGET = 2**27  # n^3 x steps of eigenvalue work for the medians (64 steps at n = 128)
+
+
+def spectrum_steps(steps: int, n: int) -> list[int]:
+    """The steps whose J_t the medians use: all of them within SPECTRUM_BUDGET, else as many
+    as it allows (at least 16) spread evenly from the first to the last."""
+    most = max(16, SPECTRUM_BUDGET // max(1, n**3))
+    if steps <= most:
+        return list(range(steps))
+    return sorted({round(i * (steps - 1) / (most - 1)) for i in range(most)})
+
+
 def generic_spectrum(run: GenericRun) -> MatrixSpectrum:
-    """Spectral radius and largest singular value of J_t along the trajectory (medians)."""
+    """Spectral radius and largest singular value of J_t along the trajectory (medians over
+    `spectrum_steps`; the eigenvalues shown are the last step's)."""
     jac = jacobians(run, example=0)
-    radius = torch.linalg.eigvals(jac).abs().max(dim=-1).values
-    singular = torch.linalg.matrix_norm(jac, ord=2)
+    chosen = jac[spectrum_steps(jac.shape[0], jac.shape[1])]
+    radius = torch.linalg.eigvals(chosen).abs().max(dim=-1).values
+    singular = torch.linalg.matrix_norm(chosen, ord=2)
     values = torch.linalg.eigvals(jac[-1])
     return MatrixSpectrum(
         name=run.name,

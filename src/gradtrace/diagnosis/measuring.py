@@ -18,7 +18,12 @@ from torch import nn
 from gradtrace.diagnosis.advice import overall_verdict, recommend
 from gradtrace.diagnosis.diagnosing import Diagnosis
 from gradtrace.diagnosis.dynamics import LayerDynamics, layer_dynamics
-from gradtrace.diagnosis.generic import generic_dynamics, generic_runs, generic_spectrum
+from gradtrace.diagnosis.generic import (
+    generic_dynamics,
+    generic_runs,
+    generic_spectrum,
+    spectrum_steps,
+)
 from gradtrace.diagnosis.health import Health, layer_health, subnormal_fraction
 from gradtrace.diagnosis.late_loss import LastStates, call_model, first_run
 from gradtrace.diagnosis.overlap import SideWorker
@@ -124,6 +129,14 @@ def measure(
         else:
             lyapunov.append(generic_dynamics(generic, k=k, examples=examples))
             found.append(generic_spectrum(generic))
+            steps, size = len(generic.calls), lyapunov[-1].state_size
+            used = len(spectrum_steps(steps, size))
+            if used < steps:
+                not_computed[f"spectra: {generic.name} (every step)"] = (
+                    f"the medians of spectral radius and largest singular value are over {used} "
+                    f"of its {steps} steps, spread evenly (the eigenvalues of all {steps} "
+                    f"{size}x{size} Jacobians exceed the time budget)"
+                )
         not_computed[f"health: {generic.name}"] = (
             "a declared cell without a kind: its activations and gates are not known"
         )
