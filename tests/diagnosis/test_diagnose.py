@@ -258,3 +258,26 @@ def test_a_loss_that_needs_no_gradient_is_one_line_naming_the_model():
         diagnose(nn.Module(), torch.randn(6, 2, 3), forward=forward, loss_fn=lambda o, b: o.sum())
     assert str(error.value).startswith("model: 'a loss that requires no gradient'")
     assert "\n" not in str(error.value)
+
+
+def test_parameter_grads_false_traces_the_states_only_with_every_shown_number_the_same():
+    torch.manual_seed(0)
+    lstm, x = nn.LSTM(3, 8, num_layers=2), torch.randn(15, 2, 3)
+    for p in lstm.parameters():
+        p.grad = torch.full_like(p, 7.0)
+    full, states = diagnose(lstm, x), diagnose(lstm, x, parameter_grads=False)
+    a, b = full.to_dict(), states.to_dict()
+    for key in ("profile", "spectra", "lyapunov", "sensitivity", "verdict", "recommendations"):
+        assert a[key] == b[key], key
+    assert full.health.subnormal_grads == 0.0 and states.health.subnormal_grads is None
+    assert "health: subnormal parameter gradients" in states.not_computed
+    assert all(p.requires_grad and bool((p.grad == 7.0).all()) for p in lstm.parameters())
+    assert not x.requires_grad  # the batch given is not touched: a copy carried the gradient
+    with pytest.raises(InvalidValue, match=r"^parameter_grads: 'no' is not allowed"):
+        diagnose(lstm, x, parameter_grads="no")
+
+
+def test_parameter_grads_false_needs_a_floating_input_to_carry_the_gradient():
+    lm = nn.Sequential(nn.Embedding(10, 4), nn.LSTM(4, 6))
+    with pytest.raises(InvalidValue, match=r"^model: 'a loss that requires no gradient'"):
+        diagnose(lm, torch.randint(0, 10, (12, 2)), parameter_grads=False)

@@ -64,8 +64,10 @@ def test_the_side_worker_splits_the_threads_and_restores_them(two_threads):
     assert torch.get_num_threads() == 2
 
 
-def test_the_main_thread_one_thread_or_a_gpu_model_gets_a_serial_worker(two_threads):
-    with side_worker([torch.zeros(1)]) as side:  # the main thread: the trace keeps its threads
+def test_one_thread_a_gpu_model_or_parallel_false_gets_a_serial_worker(two_threads):
+    with side_worker([torch.zeros(1)]) as side:  # the main thread too: busy cores need it
+        assert side.parallel and torch.get_num_threads() == 1
+    with side_worker([torch.zeros(1)], parallel=False) as side:
         assert not side.parallel and torch.get_num_threads() == 2
 
     def parallel_here() -> bool:

@@ -135,8 +135,13 @@ def _health(d) -> Table:
         )
     sub = d.health
     table.caption = (
-        f"subnormal floats: {_fmt(100 * sub.subnormal_grads)}% of parameter gradients, "
-        f"{_fmt(100 * sub.subnormal_trace)}% of traced norms"
+        "subnormal floats: "
+        + (
+            "parameter gradients not taken, "
+            if sub.subnormal_grads is None
+            else f"{_fmt(100 * sub.subnormal_grads)}% of parameter gradients, "
+        )
+        + f"{_fmt(100 * sub.subnormal_trace)}% of traced norms"
     )
     return table
 

@@ -343,7 +343,7 @@ def _unit_health(
                     "so pre-activations stay in the non-saturated range",
                 )
             )
-    subnormal = max(health.subnormal_grads, health.subnormal_trace)
+    subnormal = max(health.subnormal_grads or 0.0, health.subnormal_trace)
     if subnormal > SUBNORMAL_LIMIT:
         found.append(
             Recommendation(

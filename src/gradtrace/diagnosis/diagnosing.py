@@ -202,6 +202,7 @@ def diagnose(
     max_memory: int | None = None,
     sensitivity: bool | None = None,
     sensitivity_threshold: float = SENSITIVITY_THRESHOLD,
+    parameter_grads: bool = True,
 ) -> Diagnosis:
     """Measure how gradients flow through ``model`` on ``batch`` and say what to change.
 
@@ -232,10 +233,16 @@ def diagnose(
             None (default) where it costs at most 2^16 backward steps per layer (the others
             are listed in ``not_computed``).
         sensitivity_threshold: the ratio at or above which a layer is over-sensitive.
+        parameter_grads: False traces the gradient through the states only: the parameters'
+            gradients (a third of an LSTM backward's matrix work) are not computed, the
+            batch's floating tensors carry the gradient instead (copies that require grad),
+            and the share of subnormal parameter gradients is None, named in
+            ``not_computed``. Every other number is the same.
     """
 
     entries = _validate(model, loss_fn, forward, cells, eps, k, examples, saturation_threshold)
     check(sensitivity in (None, True, False), "sensitivity", sensitivity, "True, False or None")
+    check(isinstance(parameter_grads, bool), "parameter_grads", parameter_grads, "True or False")
     check(
         isinstance(sensitivity_threshold, int | float) and sensitivity_threshold > 0,
         "sensitivity_threshold",
@@ -264,6 +271,7 @@ def diagnose(
             saturation_threshold=saturation_threshold,
             sensitivity=sensitivity,
             sensitivity_threshold=sensitivity_threshold,
+            parameter_grads=parameter_grads,
         )
 
 

@@ -63,7 +63,7 @@ class Health:
 
     layers: list[LayerHealth] = field(default_factory=list)
     threshold: float = SATURATION_THRESHOLD
-    subnormal_grads: float = 0.0  # fraction among parameters' .grad entries
+    subnormal_grads: float | None = 0.0  # fraction among parameters' .grad (None: not taken)
     subnormal_trace: float = 0.0  # fraction among the traced norms g_t
 
     def to_dict(self) -> dict[str, Any]:

@@ -55,6 +55,7 @@ def measure(
     saturation_threshold: float,
     sensitivity: bool | None,
     sensitivity_threshold: float,
+    parameter_grads: bool = True,
 ) -> Diagnosis:
     """diagnose() after validation: trace, replay, dynamics, sensitivity, health and advice.
 
@@ -63,6 +64,8 @@ def measure(
     from gradtrace.tracing import trace
 
     k, examples = dynamics_args["k"], dynamics_args["examples"]
+    if not parameter_grads:  # the states' gradient flows from the inputs instead
+        batch = requiring_grad(batch)
     run = call_model(model, batch, forward)
     started = time.perf_counter()
     params = [p for p in model.parameters() if p.requires_grad]
@@ -85,6 +88,7 @@ def measure(
         try:
             for p in params:
                 p.grad = None
+                p.requires_grad_(parameter_grads)
             with (
                 record(model, cells, on_fused=replay_early) as recording,
                 diagonal_inputs(model) as layers,
@@ -97,7 +101,7 @@ def measure(
                 spectra_job = side.submit(matrix_spectra, matrices)  # beside the backward
                 loss.backward()
             grads = [p.grad for p in params if p.grad is not None]
-            subnormal_grads = subnormal_fraction(grads)
+            subnormal_grads = subnormal_fraction(grads) if parameter_grads else None
             profile = tracer.profile
             if signal:  # the same forward again (same dropout masks): one late loss term
                 torch.set_rng_state(rng)
@@ -106,6 +110,7 @@ def measure(
                 signal_profile = signal_tracer.profile
         finally:
             for p, grad in zip(params, saved, strict=True):
+                p.requires_grad_(True)
                 p.grad = grad
         if recording.missing(entries):  # tracing may route around a module
             torch.set_rng_state(rng)
@@ -120,6 +125,10 @@ def measure(
         worker = side if alone else SideWorker(None)
         replays = [worker.submit(_replayed, entries, matrices, recording, dynamics_args)]
     not_computed: dict[str, str] = {}
+    if not parameter_grads:
+        not_computed["health: subnormal parameter gradients"] = (
+            "parameter_grads=False: only the gradient through the states was traced"
+        )
     lyapunov: list[LayerDynamics] = []
     found: list[MatrixSpectrum] = []
     for generic in generic_runs(model, recording, cells):
@@ -266,6 +275,18 @@ def _replayed(
     """The recorded layers replayed in float64, and their Lyapunov exponents and products."""
     runs = replay_found(entries, matrices, recording)
     return runs, [layer_dynamics(r, **dynamics_args) for r in runs]
+
+
+def requiring_grad(batch: Any) -> Any:
+    """``batch`` with each floating tensor replaced by a detached copy that requires grad
+    (tuples, lists and dicts followed; anything else as it is)."""
+    if isinstance(batch, torch.Tensor):
+        return batch.detach().requires_grad_() if batch.is_floating_point() else batch
+    if isinstance(batch, dict):
+        return {key: requiring_grad(value) for key, value in batch.items()}
+    if isinstance(batch, tuple | list):
+        return type(batch)(requiring_grad(value) for value in batch)
+    return batch
 
 
 def _loss(output, batch, loss_fn, targets, last: LastStates, tracer: Any) -> torch.Tensor:

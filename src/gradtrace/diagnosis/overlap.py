@@ -1,22 +1,22 @@
-"""A second core for diagnose in a worker thread: independent float64 work beside the trace.
+"""A second core for diagnose: independent float64 work beside the trace, one thread each.
 
-Torch's intra-op threads run a long chain of small operations (a diagnosis: one matmul and a
-few element-wise operations per time step) badly from a thread other than the main one:
-bench_probe.py measured a probe of an LSTM with H = 256 at T = 1000 (batch 64) at 5.3 s in a
-worker thread, as the web lab's server runs it, against 1.9 s in the main thread. There the
-parts of a diagnosis that do not depend on each other (the spectra of the weights, the float64
-replay and its Lyapunov exponents, the trace's backward) run at the same time instead, one
-intra-op thread each: the calling thread keeps all but one of its intra-op threads and one
-worker thread takes the side jobs (2.2 s). In the main thread the trace's matmuls gain more from
-a second intra-op thread than the overlap saves (batch 64: 0.98x; 2 layers: slower), so there
-``submit`` runs each job at once in the calling thread, as it does on one core or a GPU. The
-numbers are the same either way (each job runs the same operations; the jobs share only
-read-only tensors); the calling thread's thread count is restored on exit.
+The parts of a diagnosis that do not depend on each other (the spectra of the weights, the
+float64 replay and its Lyapunov exponents, the trace's backward) run at the same time: the
+calling thread keeps all but one of its intra-op threads and one worker thread takes the side
+jobs. This is the default on a CPU with two or more threads, in any thread. A diagnosis is a
+long chain of small operations (a matmul and a few element-wise operations per time step), and
+torch's intra-op threads run it badly whenever the cores are busy: bench_probe.py measured a
+probe of an LSTM with H = 256 at T = 1000 (batch 64) while a study trained on both cores at
+20-47 s in the main thread with two intra-op threads and 1.6-1.9 s with the side worker (one
+thread each); on idle cores the two were within a few percent (0.98x at batch 64, earlier), and
+from a worker thread, as the web lab's server runs it, the side worker was 2.1x faster (5.3 s
+against 2.2 s). ``parallel=False`` (or one thread, or a GPU model) runs each job at once in the
+calling thread. The numbers are the same either way (each job runs the same operations; the
+jobs share only read-only tensors); the calling thread's thread count is restored on exit.
 """
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
@@ -59,11 +59,11 @@ def side_worker(
     params: list[torch.Tensor], *, parallel: bool | None = None
 ) -> Iterator[SideWorker]:
     """A SideWorker for a model with ``params``: parallel on CPU with two or more threads,
-    when ``parallel`` (default: when called from a thread other than the main one)."""
+    unless ``parallel`` is False (None, the default, means True)."""
     threads = torch.get_num_threads()
     on_cpu = all(p.device.type == "cpu" for p in params)
     if parallel is None:
-        parallel = threading.current_thread() is not threading.main_thread()
+        parallel = True
     if not parallel or threads < 2 or not on_cpu:
         yield SideWorker(None)
         return

@@ -273,7 +273,10 @@ def _diagnose(spec: ProbeSpec, dtype: str) -> tuple[Diagnosis, bool]:
     entries = recurrent_modules(model)
     rescaled = model_spec.cell in RESCALED_CELLS and bool(entries)
     rescaled = rescaled and all(not e.is_cell for e in entries)  # torch's fused modules only
-    found = diagnose(model, x, loss_fn=loss_fn, targets=targets, eps=spec.eps, signal=False)
+    found = diagnose(  # a probe shows no parameter gradient: the states' alone are traced
+        model, x, loss_fn=loss_fn, targets=targets, eps=spec.eps, signal=False,
+        parameter_grads=False,
+    )  # fmt: skip
     return found, rescaled
 
 
@@ -284,7 +287,7 @@ def float32_exact(diagnosis: Diagnosis, *, rescaled: bool = False) -> bool:
     norms below FLOAT32_SAFE (and below float32's own range) are exact too.
     """
     health = diagnosis.health
-    if health.subnormal_grads > 0 or (health.subnormal_trace > 0 and not rescaled):
+    if (health.subnormal_grads or 0.0) > 0 or (health.subnormal_trace > 0 and not rescaled):
         return False
     if not math.isfinite(diagnosis.loss):
         return False
