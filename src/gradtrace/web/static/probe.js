@@ -335,7 +335,8 @@
 
   function labelOf(req) {
     var cell = labels[req.cell] || req.cell;
-    var parts = [cell + (req.cell === "rnn" || req.cell === "exprnn" ? "/" + req.activation : "")];
+    var own = req.activation || (req.cell === "exprnn" ? "modrelu" : "tanh");  // unset: the cell's
+    var parts = [cell + (req.cell === "rnn" || req.cell === "exprnn" ? "/" + own : "")];
     if (req.init !== "default" || !schema || schema.inits_by_cell[req.cell].length > 1) parts.push(req.init);
     if (req.init_scale != null) parts.push("×" + req.init_scale);
     parts.push("H" + req.hidden_size, "T" + req.seq_len);
