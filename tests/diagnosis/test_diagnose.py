@@ -281,3 +281,16 @@ def test_parameter_grads_false_needs_a_floating_input_to_carry_the_gradient():
     lm = nn.Sequential(nn.Embedding(10, 4), nn.LSTM(4, 6))
     with pytest.raises(InvalidValue, match=r"^model: 'a loss that requires no gradient'"):
         diagnose(lm, torch.randint(0, 10, (12, 2)), parameter_grads=False)
+
+
+def test_the_copies_that_carry_the_gradient_keep_the_batch_s_containers():
+    from collections import namedtuple
+
+    from gradtrace.diagnosis.measuring import requiring_grad
+
+    Pair = namedtuple("Pair", "x lengths")
+    x, ids = torch.randn(2, 3), torch.arange(3)
+    copied = requiring_grad({"a": Pair(x, ids), "b": [x, 1.5]})
+    assert isinstance(copied["a"], Pair) and copied["a"].x.requires_grad
+    assert copied["a"].lengths is ids and not x.requires_grad
+    assert isinstance(copied["b"], list) and copied["b"][1] == 1.5

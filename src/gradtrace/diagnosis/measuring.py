@@ -285,7 +285,8 @@ def requiring_grad(batch: Any) -> Any:
     if isinstance(batch, dict):
         return {key: requiring_grad(value) for key, value in batch.items()}
     if isinstance(batch, tuple | list):
-        return type(batch)(requiring_grad(value) for value in batch)
+        values = [requiring_grad(value) for value in batch]
+        return type(batch)(*values) if hasattr(batch, "_fields") else type(batch)(values)
     return batch
 
 
