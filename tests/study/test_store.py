@@ -83,6 +83,18 @@ def test_stale_running_runs_go_back_to_pending_and_failed_ones_rerun_only_on_req
         assert store.rows([b.key])[0]["error"] == "RuntimeError: x"
 
 
+def test_an_interrupt_sends_running_runs_back_but_keeps_a_run_that_just_finished(tmp_path):
+    a, b = run(10), run(20)
+    with open_store(tmp_path) as store:
+        store.plan([a, b])
+        store.mark_started(a.key, worker="w")
+        store.mark_started(b.key, worker="w")
+        store.finish(b.key, outcome())  # finished before the interrupt reached the loop
+        store.mark_pending([a.key, b.key])
+        statuses = {r["key"]: r["status"] for r in store.rows()}
+    assert statuses == {a.key: "pending", b.key: "solved"}
+
+
 def test_unknown_statuses_are_stored_as_failed(tmp_path):
     a = run(10)
     with open_store(tmp_path) as store:

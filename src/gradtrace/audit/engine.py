@@ -167,10 +167,12 @@ def _execute(store: Store, todo: list[RunConfig], workers: int, on_run: RunHook 
             while queue or in_flight:
                 while queue and executor.in_flight < executor.slots:
                     run = queue.popleft()
-                    store.mark_started(run.key, worker=executor.submit(run.key, run.config))
-                    in_flight[run.key] = run
+                    worker = executor.submit(run.key, run.config)
+                    in_flight[run.key] = run  # before it is marked: an interrupt sends it back
+                    store.mark_started(run.key, worker=worker)
                 for key, outcome in executor.wait(timeout=1.0):
-                    finished(in_flight.pop(key), outcome)
+                    finished(in_flight[key], outcome)
+                    del in_flight[key]  # after its outcome is stored
     except BaseException:
         store.mark_pending(in_flight)  # interrupted: these run again next time
         raise

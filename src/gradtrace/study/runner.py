@@ -187,8 +187,8 @@ def _execute(store: Store, todo: list[RunConfig], executor: Any, progress: Study
                 while queue and executor.in_flight < executor.slots:
                     run = queue.popleft()
                     worker = executor.submit(run.key, run.config)
+                    in_flight[run.key] = run  # before it is marked: an interrupt sends it back
                     store.mark_started(run.key, worker=worker)
-                    in_flight[run.key] = run
                 for key, outcome in executor.wait(timeout=1.0):
                     store.finish(key, outcome)
                     run = in_flight.pop(key)

@@ -176,9 +176,13 @@ class Store:
             )
 
     def mark_pending(self, keys: Iterable[str]) -> None:
-        """Put interrupted runs back to 'pending' (they rerun next time)."""
+        """Put interrupted runs back to 'pending' (they rerun next time); a run that finished
+        meanwhile keeps its outcome."""
         with self._transaction() as db:
-            db.executemany("UPDATE runs SET status = 'pending' WHERE key = ?", [(k,) for k in keys])
+            db.executemany(
+                "UPDATE runs SET status = 'pending' WHERE key = ? AND status = 'running'",
+                [(k,) for k in keys],
+            )
 
     def finish(self, key: str, outcome: dict[str, Any]) -> None:
         """Store a run's outcome (from `worker.run_one`) and commit it."""
