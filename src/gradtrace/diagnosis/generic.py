@@ -22,7 +22,7 @@ from torch import nn
 from torch.func import functional_call, jacrev, vmap
 
 from gradtrace.diagnosis.dynamics import LOG_FLOOR, LayerDynamics, lag_grid
-from gradtrace.diagnosis.recorder import CellCall, Recording
+from gradtrace.diagnosis.recorder import CellCall, Recording, put_state
 from gradtrace.diagnosis.spectrum import MatrixSpectrum
 from gradtrace.models.introspect import RecurrentModule, recurrent_modules
 
@@ -166,12 +166,7 @@ def _step_map(
                 local_args[key] = tensor  # type: ignore[index]
             else:
                 local_kwargs[key] = tensor  # type: ignore[index]
-        if isinstance(where, int):
-            while len(local_args) <= where:
-                local_args.append(None)
-            local_args[where] = value
-        else:
-            local_kwargs[where] = value
+        put_state(local_args, local_kwargs, where, value)
         result = functional_call(cell, params, tuple(local_args), local_kwargs)
         return torch.cat(_state_out(entry, result), dim=-1)
 

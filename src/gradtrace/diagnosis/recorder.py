@@ -146,3 +146,14 @@ def record(
     finally:
         for handle in handles:
             handle.remove()
+
+
+def put_state(args: list[Any], kwargs: dict[str, Any], where: int | str, value: Any) -> None:
+    """Put a cell's state ``value`` where its call takes it: positional ``where`` (padding the
+    arguments with None) or keyword ``where``; ``args`` and ``kwargs`` change in place."""
+    if isinstance(where, int):
+        while len(args) <= where:
+            args.append(None)
+        args[where] = value
+    else:
+        kwargs[where] = value

@@ -20,7 +20,7 @@ from torch import nn
 from torch.func import functional_call
 from torch.nn.utils import parametrize
 
-from gradtrace.diagnosis.recorder import CellCall, Recording, detach
+from gradtrace.diagnosis.recorder import CellCall, Recording, detach, put_state
 from gradtrace.models.introspect import RecurrentModule, recurrent_modules
 
 F64 = torch.float64
@@ -218,12 +218,7 @@ def _cell_unit(entry: RecurrentModule, calls: list[CellCall], examples: int):
             if args and args[0] is not None:
                 kwargs.pop("input_proj", None)  # the cell computes it from x: theta_in counts
             value = tuple(state) if pair else state[0]
-            if isinstance(where, int):
-                while len(args) <= where:
-                    args.append(None)
-                args[where] = value
-            else:
-                kwargs[where] = value
+            put_state(args, kwargs, where, value)
             result = functional_call(cell, {**params, **buffers}, tuple(args), kwargs)
             state = _state_out(entry, result)
         return _real_state(state)
